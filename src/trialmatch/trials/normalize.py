@@ -1,0 +1,151 @@
+"""Normalisers shared by every importer: ages, statuses, phases, dates, study types.
+
+Each takes the wording a source used and returns the ClinicalTrials.gov API v2 value,
+or None when the wording can't be read with confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+import yaml
+from dateutil import parser as date_parser
+
+from trialmatch.trials.record import AgeLimit, OverallStatus, Phase, StudyType
+
+_AGE_UNITS = {
+    "year": "Years", "years": "Years", "yr": "Years", "yrs": "Years", "y": "Years",
+    "month": "Months", "months": "Months", "mo": "Months", "mos": "Months",
+    "week": "Weeks", "weeks": "Weeks", "wk": "Weeks", "wks": "Weeks",
+    "day": "Days", "days": "Days", "d": "Days",
+    "hour": "Hours", "hours": "Hours", "minute": "Minutes", "minutes": "Minutes",
+}
+_AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")
+
+
+def parse_age(text: str | None, default_unit: str = "Years") -> AgeLimit | None:
+    """Read "18 Years", "6 Months", "18" or "N/A" into an AgeLimit (None when no limit)."""
+    if text is None:
+        return None
+    cleaned = text.strip()
+    if not cleaned or cleaned.upper() in {"N/A", "NA", "NONE", "NO LIMIT"}:
+        return None
+    match = _AGE_RE.match(cleaned)
+    if not match:
+        return None
+    unit_word = (match.group(2) or "").lower()
+    unit = _AGE_UNITS.get(unit_word) if unit_word else default_unit
+    if unit is None:
+        return None
+    return AgeLimit(value=float(match.group(1)), unit=unit, text=cleaned)
+
+
+@cache
+def _status_patterns() -> list[tuple[OverallStatus, re.Pattern[str]]]:
+    table = yaml.safe_load(resources.files("trialmatch.data").joinpath("statuses.yaml").read_text("utf-8"))
+    return [
+        (OverallStatus(entry["status"]), re.compile(pattern, re.IGNORECASE))
+        for entry in table
+        for pattern in entry["patterns"]
+    ]
+
+
+def parse_status(text: str | None) -> OverallStatus | None:
+    """Map any status wording ("Active, not recruiting", "ACTIVE_NOT_RECRUITING",
+    "this study is now closed for inclusion") to a CT.gov OverallStatus."""
+    if not text:
+        return None
+    cleaned = text.strip()
+    upper = re.sub(r"[\s,-]+", "_", cleaned.upper())
+    if upper in OverallStatus.__members__:
+        return OverallStatus(upper)
+    for status, pattern in _status_patterns():
+        if pattern.search(cleaned):
+            return status
+    return None
+
+
+_PHASE_NUMBER = {"1": Phase.PHASE1, "2": Phase.PHASE2, "3": Phase.PHASE3, "4": Phase.PHASE4,
+                 "i": Phase.PHASE1, "ii": Phase.PHASE2, "iii": Phase.PHASE3, "iv": Phase.PHASE4}
+
+
+def parse_phases(text: str | None) -> list[Phase]:
+    """Read "Phase 1/Phase 2", "phase 1/2", "PHASE2", "Early Phase 1", "N/A" into CT.gov phases."""
+    if not text:
+        return []
+    cleaned = text.strip()
+    upper = cleaned.upper().replace(" ", "_")
+    if upper in Phase.__members__:
+        return [Phase(upper)]
+    lowered = cleaned.lower()
+    if lowered in {"n/a", "na", "not applicable"}:
+        return [Phase.NA]
+    if re.search(r"early\s+phase\s*(1|i)\b", lowered):
+        return [Phase.EARLY_PHASE1]
+    phases: list[Phase] = []
+    for group in re.finditer(r"phase[\s_]*((?:(?:iv|iii|ii|i|[1-4])\b\s*(?:/|-|and|&|,)?\s*(?:phase[\s_]*)?)+)",
+                             lowered):
+        for number in re.findall(r"iv|iii|ii|i|[1-4]", group.group(1)):
+            phase = _PHASE_NUMBER[number]
+            if phase not in phases:
+                phases.append(phase)
+    return phases
+
+
+def parse_study_type(text: str | None) -> StudyType | None:
+    if not text:
+        return None
+    key = text.strip().upper().replace(" ", "_")
+    if key.startswith("EXPANDED"):
+        return StudyType.EXPANDED_ACCESS
+    return StudyType.__members__.get(key)
+
+
+_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_MONTH_YEAR = re.compile(r"^[A-Za-z]+\.?\s+\d{4}$")
+
+
+def parse_date(text: str | None) -> str | None:
+    """Normalise a date to ISO, keeping its precision: "July 1, 2022" -> "2022-07-01",
+    "May 2022" -> "2022-05", "2024-07-23" stays. Returns None when unreadable."""
+    if not text:
+        return None
+    cleaned = text.strip().rstrip(".")
+    if _ISO_DATE.match(cleaned):
+        return cleaned
+    try:
+        parsed = date_parser.parse(cleaned, default=datetime(1900, 1, 1), dayfirst=False, fuzzy=False)
+    except (ValueError, OverflowError):
+        return None
+    if parsed.year == 1900:
+        return None
+    if _MONTH_YEAR.match(cleaned):
+        return f"{parsed.year:04d}-{parsed.month:02d}"
+    return parsed.date().isoformat()
+
+
+def parse_bool(text: str | None) -> bool | None:
+    if text is None:
+        return None
+    lowered = str(text).strip().lower()
+    if lowered in {"yes", "true", "y", "1", "accepts healthy volunteers"}:
+        return True
+    if lowered in {"no", "false", "n", "0"}:
+        return False
+    return None
+
+
+def parse_sex(text: str | None) -> str | None:
+    if not text:
+        return None
+    lowered = text.strip().lower()
+    if lowered in {"all", "both", "male and female", "female and male", "any", "everyone"}:
+        return "ALL"
+    if lowered in {"female", "females", "women", "f"}:
+        return "FEMALE"
+    if lowered in {"male", "males", "men", "m"}:
+        return "MALE"
+    return None
