@@ -1,0 +1,192 @@
+"""Medical concepts and their names, loaded from YAML vocabulary files.
+
+Matching is by whole tokens, longest phrase first, so "pre B cell acute lymphoblastic
+leukaemia" is found as B-cell ALL rather than as plain ALL. Synonyms match in any case and
+spelling; abbreviations match only as written, so "ALL" is the disease and "all" is not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from trialmatch.vocabulary.spelling import americanize
+
+#: Extra vocabulary files or folders, separated by os.pathsep.
+VOCABULARY_PATH_ENV = "TRIALMATCH_VOCABULARY"
+
+_TOKEN = re.compile(r"\w+|\+")
+_MOSTLY_UPPER = 0.7
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    name: str
+    kind: str
+    synonyms: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    codes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ConceptMatch:
+    concept: Concept
+    start: int
+    end: int
+    text: str
+
+
+def _tokens(text: str) -> list[re.Match[str]]:
+    return list(_TOKEN.finditer(text))
+
+
+def _folded_key(phrase: str) -> tuple[str, ...]:
+    return tuple(americanize(m.group(0).lower()) for m in _tokens(phrase))
+
+
+def _exact_key(phrase: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in _tokens(phrase))
+
+
+class Vocabulary:
+    """A set of concepts with a phrase index for finding them in text."""
+
+    def __init__(self, concepts: Iterable[Concept]) -> None:
+        self.concepts: dict[str, Concept] = {}
+        for concept in concepts:
+            self.concepts[concept.id] = concept
+        self._folded: dict[tuple[str, ...], Concept] = {}
+        self._exact: dict[tuple[str, ...], Concept] = {}
+        for concept in self.concepts.values():
+            for phrase in (concept.name, *concept.synonyms):
+                self._folded.setdefault(_folded_key(phrase), concept)
+            for abbreviation in concept.abbreviations:
+                self._exact.setdefault(_exact_key(abbreviation), concept)
+        self._folded.pop((), None)
+        self._exact.pop((), None)
+        self._longest = max((len(k) for k in (*self._folded, *self._exact)), default=0)
+        self._first_folded = {key[0] for key in self._folded}
+        self._first_exact = {key[0] for key in self._exact}
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def get(self, concept_id: str) -> Concept | None:
+        return self.concepts.get(concept_id)
+
+    def ancestors(self, concept_id: str) -> list[str]:
+        """Every broader concept id, nearest first (B-ALL -> ALL, acute leukemia, leukemia …)."""
+        seen: list[str] = []
+        queue = list(self.concepts[concept_id].parents) if concept_id in self.concepts else []
+        while queue:
+            parent = queue.pop(0)
+            if parent in seen or parent not in self.concepts:
+                continue
+            seen.append(parent)
+            queue.extend(self.concepts[parent].parents)
+        return seen
+
+    def find(self, text: str, kinds: set[str] | None = None) -> list[ConceptMatch]:
+        """Concepts named in ``text``, leftmost-longest, without overlaps."""
+        tokens = _tokens(text)
+        folded = [americanize(t.group(0).lower()) for t in tokens]
+        letters = [c for c in text if c.isalpha()]
+        # In an all-capitals title "ALL" is just the word "all".
+        use_exact = not letters or sum(c.isupper() for c in letters) / len(letters) < _MOSTLY_UPPER
+        matches: list[ConceptMatch] = []
+        i = 0
+        while i < len(tokens):
+            found = self._longest_at(tokens, folded, i, use_exact, kinds)
+            if found is None:
+                i += 1
+                continue
+            concept, length = found
+            start, end = tokens[i].start(), tokens[i + length - 1].end()
+            matches.append(ConceptMatch(concept, start, end, text[start:end]))
+            i += length
+        return matches
+
+    def _longest_at(
+        self,
+        tokens: list[re.Match[str]],
+        folded: list[str],
+        i: int,
+        use_exact: bool,
+        kinds: set[str] | None,
+    ) -> tuple[Concept, int] | None:
+        try_folded = folded[i] in self._first_folded
+        try_exact = use_exact and tokens[i].group(0) in self._first_exact
+        if not (try_folded or try_exact):
+            return None
+        for length in range(min(self._longest, len(tokens) - i), 0, -1):
+            candidates = []
+            if try_exact:
+                candidates.append(self._exact.get(tuple(t.group(0) for t in tokens[i : i + length])))
+            if try_folded:
+                candidates.append(self._folded.get(tuple(folded[i : i + length])))
+            for concept in candidates:
+                if concept is not None and (kinds is None or concept.kind in kinds):
+                    return concept, length
+        return None
+
+    def concept_ids(self, text: str, kinds: set[str] | None = None, with_ancestors: bool = True) -> list[str]:
+        """Ids of the concepts in ``text`` and, by default, of every broader concept."""
+        ids: list[str] = []
+        for match in self.find(text, kinds):
+            for concept_id in (match.concept.id, *(self.ancestors(match.concept.id) if with_ancestors else [])):
+                if concept_id not in ids:
+                    ids.append(concept_id)
+        return ids
+
+
+def _concepts_from_yaml(text: str, origin: str) -> list[Concept]:
+    table = yaml.safe_load(text) or {}
+    concepts = []
+    for entry in table.get("concepts", []):
+        try:
+            concepts.append(
+                Concept(
+                    id=str(entry["id"]),
+                    name=str(entry["name"]),
+                    kind=str(entry.get("kind", "condition")),
+                    synonyms=tuple(str(s) for s in entry.get("synonyms", [])),
+                    abbreviations=tuple(str(s) for s in entry.get("abbreviations", [])),
+                    parents=tuple(str(s) for s in entry.get("parents", [])),
+                    codes={str(k): str(v) for k, v in (entry.get("codes") or {}).items()},
+                )
+            )
+        except KeyError as missing:
+            raise ValueError(f"{origin}: a concept is missing {missing}: {entry!r}") from None
+    return concepts
+
+
+def _user_files() -> list[Path]:
+    files: list[Path] = []
+    for part in os.environ.get(VOCABULARY_PATH_ENV, "").split(os.pathsep):
+        if not part:
+            continue
+        path = Path(part)
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    return files
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """The bundled vocabulary plus any files named in $TRIALMATCH_VOCABULARY."""
+    concepts: list[Concept] = []
+    bundled = resources.files("trialmatch.data").joinpath("vocabulary")
+    for item in sorted(bundled.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".yaml") and item.name != "spelling.yaml":
+            concepts.extend(_concepts_from_yaml(item.read_text("utf-8"), item.name))
+    for path in _user_files():
+        concepts.extend(_concepts_from_yaml(path.read_text("utf-8"), str(path)))
+    return Vocabulary(concepts)
