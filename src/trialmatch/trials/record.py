@@ -227,7 +227,14 @@ class Trial(_Model):
 
     @property
     def title(self) -> str:
-        return self.brief_title or self.official_title or self.id
+        """The title to show; untitled site-list rows get their conditions and interventions."""
+        if self.brief_title or self.official_title:
+            return self.brief_title or self.official_title or self.id
+        topic = ", ".join(self.conditions[:3])
+        treatments = ", ".join(i.name for i in self.interventions[:3])
+        if topic and treatments:
+            return f"{topic}: {treatments} (untitled {self.id})"
+        return f"{topic or treatments} (untitled {self.id})" if topic or treatments else self.id
 
     @property
     def nct_id(self) -> str | None:

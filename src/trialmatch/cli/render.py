@@ -1,0 +1,142 @@
+"""How trials, search results and import reports look in a terminal (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from trialmatch.importing import ImportReport
+from trialmatch.store.search import SearchResults
+from trialmatch.trials.record import OPEN_STATUSES, Trial
+
+_STATUS_STYLE = {True: "bold green", False: "yellow"}
+
+
+def status_label(trial: Trial) -> Text:
+    if trial.overall_status is None:
+        return Text(trial.status_text or "status not stated", style="dim")
+    label = trial.overall_status.value.replace("_", " ").lower()
+    return Text(label, style=_STATUS_STYLE[trial.overall_status in OPEN_STATUSES])
+
+
+def age_range(trial: Trial) -> str:
+    low, high = trial.eligibility.minimum_age, trial.eligibility.maximum_age
+    at = " at diagnosis" if trial.eligibility.age_reference == "diagnosis" else ""
+    if low and high:
+        return f"{low} to {high}{at}"
+    if low:
+        return f"{low} and over{at}"
+    if high:
+        return f"up to {high}{at}"
+    return "any age"
+
+
+def phases_label(trial: Trial) -> str:
+    return "/".join(p.value.replace("PHASE", "Phase ").replace("EARLY_", "Early ") for p in trial.phases) or "—"
+
+
+def render_search(console: Console, results: SearchResults, page: int, limit: int) -> None:
+    first = (page - 1) * limit + 1
+    last = first + len(results.hits) - 1
+    table = Table(title=f"Trials {first}–{last} of {results.total}", show_lines=False, expand=True)
+    table.add_column("Trial", no_wrap=True)
+    table.add_column("Title", ratio=3)
+    table.add_column("Status")
+    table.add_column("Phase")
+    table.add_column("Ages")
+    table.add_column("Nearest site", ratio=2)
+    for hit in results.hits:
+        trial = hit.trial
+        site = ""
+        if hit.nearest_site:
+            where = ", ".join(p for p in (hit.nearest_site.city, hit.nearest_site.country) if p)
+            site = f"{hit.nearest_site.facility or ''} ({where})".strip()
+            if hit.nearest_site.distance_km is not None:
+                site += f" — {hit.nearest_site.distance_km:,.0f} km"
+        table.add_row(
+            escape(trial.id), escape(trial.title), status_label(trial), phases_label(trial),
+            age_range(trial), escape(site),
+        )
+    console.print(table)
+    if results.total > last:
+        console.print(f"[dim]More results: add --page {page + 1}[/dim]")
+
+
+def render_trial(console: Console, trial: Trial) -> None:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    status = status_label(trial)
+    if trial.status_text and trial.overall_status:
+        status.append(f'  (source: "{trial.status_text}")', style="dim")
+    rows: list[tuple[str, Text | str]] = [
+        ("Status", status),
+        ("Phase", phases_label(trial)),
+        ("Study type", (trial.study_type.value.lower() if trial.study_type else "—")),
+        ("Enrollment", f"{trial.enrollment:,}" if trial.enrollment is not None else "—"),
+        ("Ages", age_range(trial)),
+        ("Sex", (trial.eligibility.sex or "not stated").lower()),
+        ("Healthy volunteers", {True: "yes", False: "no", None: "not stated"}[trial.eligibility.healthy_volunteers]),
+        ("Conditions", "; ".join(trial.conditions) or "—"),
+        ("Interventions", "; ".join(i.name for i in trial.interventions) or "—"),
+        ("Keywords", "; ".join(trial.keywords) or "—"),
+        ("Ids", ", ".join(f"{r.id} ({r.type.lower()})" for r in trial.ids) or trial.id),
+        ("Sponsor", trial.lead_sponsor.name if trial.lead_sponsor else "—"),
+        ("Collaborators", "; ".join(c.name for c in trial.collaborators) or "—"),
+        ("Officials", "; ".join(
+            ", ".join(p for p in (o.name, o.role and o.role.replace("_", " ").lower(), o.affiliation) if p)
+            for o in trial.officials) or "—"),
+        ("Dates", _dates(trial)),
+        ("Source", f"{trial.provenance.source}: {trial.provenance.location}"),
+        ("Imported", trial.provenance.imported_at
+         + (f" (source updated {trial.provenance.source_last_update})" if trial.provenance.source_last_update else "")),
+    ]
+    for label, value in rows:
+        facts.add_row(label, value if isinstance(value, Text) else escape(value))
+    parts: list[object] = [facts]
+    if trial.brief_summary:
+        parts += [Text("\nSummary", style="bold"), Text(trial.brief_summary)]
+    if trial.eligibility.criteria_text:
+        parts += [Text("\nEligibility criteria", style="bold"), Text(trial.eligibility.criteria_text)]
+    if trial.sites:
+        parts.append(Text(f"\nSites ({len(trial.sites)})", style="bold"))
+        sites = Table(show_header=True, expand=True)
+        for column in ("Facility", "City", "Country", "Status", "Contact"):
+            sites.add_column(column)
+        for site in trial.sites[:50]:
+            contact = next((c for c in site.contacts if c.phone or c.email), None)
+            sites.add_row(
+                escape(site.facility or ""), escape(", ".join(p for p in (site.city, site.state) if p)),
+                escape(site.country or ""), escape((site.status or "").replace("_", " ").lower()),
+                escape(" ".join(p for p in (contact.name, contact.phone, contact.email) if p) if contact else ""),
+            )
+        parts.append(sites)
+        if len(trial.sites) > 50:
+            parts.append(Text(f"… and {len(trial.sites) - 50} more sites (use --json for all)", style="dim"))
+    console.print(Panel(Group(*parts), title=escape(f"{trial.id} — {trial.title}"), title_align="left"))
+
+
+def _dates(trial: Trial) -> str:
+    named = [
+        ("start", trial.start_date), ("primary completion", trial.primary_completion_date),
+        ("completion", trial.completion_date), ("first posted", trial.first_posted),
+        ("last update", trial.last_update_posted),
+    ]
+    return "; ".join(f"{name} {value}" for name, value in named if value) or "—"
+
+
+def render_import_report(console: Console, report: ImportReport) -> None:
+    counts = report.counts
+    console.print(
+        f"[bold]{counts.get('imported', 0)}[/bold] imported, [bold]{counts.get('updated', 0)}[/bold] updated, "
+        f"[bold]{counts.get('unchanged', 0)}[/bold] unchanged, [bold]{counts.get('skipped', 0)}[/bold] skipped"
+    )
+    for trial_id, fields in list(report.updated.items())[:20]:
+        console.print(f"  updated {escape(trial_id)}: {', '.join(fields) or 'details'}")
+    for note in report.skipped[:50]:
+        console.print(f"  [yellow]skipped[/yellow] {escape(note.location)}: {escape(note.reason)}")
+    if len(report.skipped) > 50:
+        console.print(f"  … and {len(report.skipped) - 50} more skipped (use --json for the full list)")

@@ -1,0 +1,60 @@
+"""What the full-text index holds for a trial.
+
+Text is indexed with one spelling per word (leukaemia -> leukemia), and a hidden
+``concepts`` column lists the vocabulary concepts the trial is about, with their broader
+concepts, so that a search for "ALL" finds a trial titled "precursor B-cell lymphoblastic
+leukemia" and a search for "leukaemia" finds every kind of leukaemia.
+"""
+
+from __future__ import annotations
+
+from trialmatch.trials.record import Trial
+from trialmatch.vocabulary import load_vocabulary, normalize_spelling
+
+#: Prefix of concept tokens in the index, so they never collide with ordinary words.
+CONCEPT_PREFIX = "c_"
+#: Relative weight of each indexed column in relevance ranking (bm25), in column order.
+COLUMN_WEIGHTS = (10.0, 8.0, 5.0, 4.0, 2.0, 1.0, 6.0)
+_TOPIC_KINDS = {"condition", "drug", "drug_class", "procedure"}
+
+
+def concept_token(concept_id: str) -> str:
+    return CONCEPT_PREFIX + concept_id
+
+
+def topic_concepts(trial: Trial) -> list[str]:
+    """Concept ids a trial is about: from its title, conditions, keywords and interventions.
+
+    Criteria and summaries are left out on purpose: "no prior AML" doesn't make a trial an AML trial.
+    """
+    vocabulary = load_vocabulary()
+    about = [
+        trial.brief_title or "",
+        trial.official_title or "",
+        *trial.conditions,
+        *(mesh.term for mesh in trial.condition_mesh),
+        *trial.keywords,
+        *(i.name for i in trial.interventions),
+    ]
+    ids: list[str] = []
+    for text in about:
+        for concept_id in vocabulary.concept_ids(text, _TOPIC_KINDS):
+            if concept_id not in ids:
+                ids.append(concept_id)
+    return ids
+
+
+def index_columns(trial: Trial) -> tuple[str, str, str, str, str, str, str]:
+    """(title, conditions, keywords, interventions, summary, criteria, concepts) for FTS5."""
+    def joined(parts: list[str | None]) -> str:
+        return normalize_spelling("\n".join(p for p in parts if p))
+
+    return (
+        joined([trial.brief_title, trial.official_title, trial.acronym]),
+        joined([*trial.conditions, *(m.term for m in trial.condition_mesh)]),
+        joined(trial.keywords),
+        joined([name for i in trial.interventions for name in (i.name, *i.other_names)]),
+        joined([trial.brief_summary, trial.detailed_description]),
+        joined([trial.eligibility.criteria_text]),
+        " ".join(concept_token(c) for c in topic_concepts(trial)),
+    )

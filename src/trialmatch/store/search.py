@@ -1,0 +1,246 @@
+"""Search the store: full text with synonyms, plus filters on status, phase, age, sex and place.
+
+A query is read with the vocabulary first: "ALL", "B-ALL" or "leukaemia" become concepts,
+matched through the index's concept column and through every synonym, so spellings and
+abbreviations find the same trials. The remaining words must all appear somewhere in the
+trial (title, conditions, keywords, interventions, summary or criteria).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trialmatch.places import Place, bounding_box, country_code, distance_km
+from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token
+from trialmatch.store.sqlite import TrialStore
+from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
+from trialmatch.vocabulary import load_vocabulary, normalize_spelling
+
+SortOrder = Literal["relevance", "distance", "updated"]
+
+#: Words that carry no meaning in a trial search; dropping them keeps "trials for ALL in
+#: children" from requiring the word "for".
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from in into is of on or the to with without trial trials study studies "
+    "patient patients people who".split()
+)
+_WORD = re.compile(r"\w+")
+
+
+class SearchError(ValueError):
+    """A search that can't run as asked; the message says how to fix it."""
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    #: CT.gov statuses; "OPEN" means recruiting, not yet recruiting or enrolling by invitation.
+    statuses: list[str] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+    study_types: list[str] = field(default_factory=list)
+    #: The patient's age in years, checked against each trial's limits.
+    age_years: float | None = None
+    #: The patient's sex, FEMALE or MALE.
+    sex: str | None = None
+    country: str | None = None
+    near: Place | None = None
+    radius_km: float | None = None
+    sort: SortOrder = "relevance"
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class NearestSite:
+    facility: str | None
+    city: str | None
+    country: str | None
+    distance_km: float | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    trial: Trial
+    score: float | None
+    nearest_site: NearestSite | None
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    #: The FTS5 expression the text became, for debugging and "why did this match".
+    match_expression: str | None
+
+
+def search(store: TrialStore, query: SearchQuery) -> SearchResults:
+    """Trials matching ``query``, ranked and paged."""
+    match = build_match_expression(query.text)
+    if query.text.strip() and match is None:
+        raise SearchError(f"nothing to search for in {query.text!r}; use more specific words")
+    if query.sort == "distance" and query.near is None:
+        raise SearchError("sorting by distance needs a place: give --near")
+    where, params = _filters(store, query)
+    nearby = _sites_within(store, query) if query.near is not None else None
+    if nearby is not None:
+        where.append("t.rowid IN (SELECT value FROM json_each(:nearby))")
+        params["nearby"] = json.dumps(list(nearby))
+
+    if match:
+        source = "trials_fts JOIN trials t ON t.rowid = trials_fts.rowid"
+        where.insert(0, "trials_fts MATCH :match")
+        params["match"] = match
+        score = f"bm25(trials_fts, {', '.join(str(w) for w in COLUMN_WEIGHTS)})"
+    else:
+        source, score = "trials t", "NULL"
+    condition = " AND ".join(where) or "1 = 1"
+    total = store.db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", params).fetchone()[0]
+
+    order = {
+        "relevance": "score, t.last_update DESC" if match else "t.last_update DESC, t.id",
+        "updated": "t.last_update DESC, t.id",
+        "distance": "t.id",
+    }[query.sort]
+    if query.sort == "distance" and nearby is not None:
+        rows = store.db.execute(f"SELECT t.rowid, {score} AS score FROM {source} WHERE {condition}", params).fetchall()
+        rows.sort(key=lambda r: (nearby[r["rowid"]][0], r["score"] or 0))
+        rows = rows[query.offset : query.offset + query.limit]
+    else:
+        params.update(limit=query.limit, offset=query.offset)
+        rows = store.db.execute(
+            f"SELECT t.rowid, {score} AS score FROM {source} WHERE {condition} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+            params,
+        ).fetchall()
+    trials = store.get_many(r["rowid"] for r in rows)
+    hits = [
+        SearchHit(trials[r["rowid"]], r["score"], _nearest_site(trials[r["rowid"]], query))
+        for r in rows
+        if r["rowid"] in trials
+    ]
+    return SearchResults(total, hits, match)
+
+
+def build_match_expression(text: str) -> str | None:
+    """The FTS5 expression for a user's words, with concepts expanded to all their names."""
+    if not text.strip():
+        return None
+    vocabulary = load_vocabulary()
+    groups: list[str] = []
+    cursor = 0
+    for found in vocabulary.find(text):
+        groups.extend(_word_terms(text[cursor : found.start]))
+        concept = found.concept
+        names = {normalize_spelling(name) for name in (concept.name, *concept.synonyms)}
+        alternatives = [f"concepts:{concept_token(concept.id)}"] + [_phrase(n) for n in sorted(names) if _phrase(n)]
+        groups.append("(" + " OR ".join(alternatives) + ")")
+        cursor = found.end
+    groups.extend(_word_terms(text[cursor:]))
+    return " AND ".join(groups) if groups else None
+
+
+def _word_terms(text: str) -> list[str]:
+    words = [w for w in _WORD.findall(normalize_spelling(text)) if w not in _STOPWORDS]
+    return [f'"{w}"' for w in words]
+
+
+def _phrase(text: str) -> str:
+    words = _WORD.findall(text)
+    return '"' + " ".join(words) + '"' if words else ""
+
+
+def _filters(store: TrialStore, query: SearchQuery) -> tuple[list[str], dict[str, object]]:
+    where: list[str] = []
+    params: dict[str, object] = {}
+    if query.statuses:
+        statuses = _expand_statuses(query.statuses)
+        where.append("t.overall_status IN (SELECT value FROM json_each(:statuses))")
+        params["statuses"] = json.dumps(sorted(statuses))
+    if query.phases:
+        phases = [_checked(Phase, p, "phase") for p in query.phases]
+        where.append("(" + " OR ".join(f"instr(' ' || t.phases || ' ', ' {p} ') > 0" for p in phases) + ")")
+    if query.study_types:
+        types = [_checked(StudyType, s, "study type") for s in query.study_types]
+        where.append("t.study_type IN (SELECT value FROM json_each(:study_types))")
+        params["study_types"] = json.dumps(types)
+    if query.age_years is not None:
+        if not 0 <= query.age_years <= 130:
+            raise SearchError("age must be between 0 and 130 years")
+        where.append("(t.min_age_days IS NULL OR t.min_age_days <= :age_days)")
+        where.append("(t.max_age_limit_days IS NULL OR :age_days < t.max_age_limit_days)")
+        params["age_days"] = query.age_years * 365.25
+    if query.sex:
+        sex = query.sex.strip().upper()
+        if sex not in {"FEMALE", "MALE"}:
+            raise SearchError("sex must be female or male")
+        where.append("(t.sex IS NULL OR t.sex IN ('ALL', :sex))")
+        params["sex"] = sex
+    if query.country:
+        code = country_code(query.country)
+        if code is None:
+            raise SearchError(f"unknown country {query.country!r}; use its English name or ISO code, e.g. 'GB'")
+        where.append("t.rowid IN (SELECT trial_rowid FROM sites WHERE country_code = :country)")
+        params["country"] = code
+    return where, params
+
+
+def _expand_statuses(statuses: list[str]) -> set[str]:
+    expanded: set[str] = set()
+    for status in statuses:
+        key = status.strip().upper().replace(" ", "_").replace(",", "")
+        if key == "OPEN":
+            expanded.update(s.value for s in OPEN_STATUSES)
+        elif key == "CLOSED":
+            expanded.update(s.value for s in OverallStatus if s not in OPEN_STATUSES)
+        else:
+            expanded.add(_checked(OverallStatus, key, "status"))
+    return expanded
+
+
+def _checked(enum: type, value: str, what: str) -> str:
+    key = value.strip().upper().replace(" ", "_")
+    if what == "phase" and key.isdigit():
+        key = f"PHASE{key}"
+    if key not in enum.__members__:
+        choices = ", ".join(m.lower() for m in enum.__members__)
+        raise SearchError(f"unknown {what} {value!r}; choose from {choices}")
+    return key
+
+
+def _sites_within(store: TrialStore, query: SearchQuery) -> dict[int, tuple[float, int]]:
+    """Trial rowid -> (distance to its nearest site in km, that site's position)."""
+    assert query.near is not None
+    radius = query.radius_km if query.radius_km is not None else 20_000.0
+    min_lat, max_lat, min_lon, max_lon = bounding_box(query.near, radius)
+    sql = "SELECT trial_rowid, position, lat, lon FROM sites WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+    params: list[object] = [min_lat, max_lat, min_lon, max_lon]
+    if query.country and (code := country_code(query.country)):
+        sql += " AND country_code = ?"
+        params.append(code)
+    nearest: dict[int, tuple[float, int]] = {}
+    for rowid, position, lat, lon in store.db.execute(sql, params):
+        distance = distance_km(query.near.lat, query.near.lon, lat, lon)
+        if distance <= radius and (rowid not in nearest or distance < nearest[rowid][0]):
+            nearest[rowid] = (distance, position)
+    return nearest
+
+
+def _nearest_site(trial: Trial, query: SearchQuery) -> NearestSite | None:
+    """The site to show for a hit: the nearest one to the user's place that passes the filters."""
+    code = country_code(query.country) if query.country else None
+    candidates = [s for s in trial.sites if code is None or country_code(s.country) == code]
+    if not candidates:
+        return None
+    if query.near is None:
+        site = candidates[0]
+        return NearestSite(site.facility, site.city, site.country, None)
+    located = [
+        (distance_km(query.near.lat, query.near.lon, s.geo.lat, s.geo.lon), s) for s in candidates if s.geo
+    ]
+    if not located:
+        return None
+    distance, site = min(located, key=lambda pair: pair[0])
+    return NearestSite(site.facility, site.city, site.country, round(distance, 1))

@@ -1,0 +1,394 @@
+"""The trial store: one SQLite file with the records, their sites, their history and an FTS5 index.
+
+Each trial is kept whole as JSON (readable with any SQLite tool) beside the columns that
+search filters on. Importing the same record again changes nothing; a different version
+replaces the stored one and the fields that changed are written to ``trial_changes``,
+which alerts will read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from trialmatch.places import country_code, locate_city
+from trialmatch.store.index_text import index_columns
+from trialmatch.trials.record import AgeLimit, GeoPoint, Trial
+
+DB_PATH_ENV = "TRIALMATCH_DB"
+SCHEMA_VERSION = 1
+
+#: Fields whose changes are recorded, and how to read them from a record's JSON.
+TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
+    "overall_status": ("overall_status",),
+    "criteria": ("eligibility", "criteria_text"),
+    "minimum_age": ("eligibility", "minimum_age"),
+    "maximum_age": ("eligibility", "maximum_age"),
+    "sites": ("sites",),
+    "start_date": ("start_date",),
+    "primary_completion_date": ("primary_completion_date",),
+    "completion_date": ("completion_date",),
+    "last_update_posted": ("last_update_posted",),
+    "phases": ("phases",),
+    "enrollment": ("enrollment",),
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT,
+    overall_status TEXT,
+    phases TEXT NOT NULL DEFAULT '',
+    study_type TEXT,
+    min_age_days REAL,
+    -- Exclusive upper bound: "17 Years" admits anyone not yet 18.
+    max_age_limit_days REAL,
+    sex TEXT,
+    last_update TEXT,
+    source TEXT NOT NULL,
+    source_location TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trials_status ON trials(overall_status);
+CREATE INDEX IF NOT EXISTS trials_last_update ON trials(last_update);
+CREATE TABLE IF NOT EXISTS registry_ids (
+    registry_id TEXT NOT NULL COLLATE NOCASE,
+    type TEXT NOT NULL,
+    trial_rowid INTEGER NOT NULL REFERENCES trials(rowid) ON DELETE CASCADE,
+    PRIMARY KEY (registry_id, trial_rowid)
+);
+CREATE TABLE IF NOT EXISTS sites (
+    trial_rowid INTEGER NOT NULL REFERENCES trials(rowid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    facility TEXT,
+    city TEXT,
+    country TEXT,
+    country_code TEXT,
+    status TEXT,
+    lat REAL,
+    lon REAL,
+    PRIMARY KEY (trial_rowid, position)
+);
+CREATE INDEX IF NOT EXISTS sites_geo ON sites(lat, lon);
+CREATE INDEX IF NOT EXISTS sites_country ON sites(country_code, trial_rowid);
+CREATE TABLE IF NOT EXISTS trial_changes (
+    id INTEGER PRIMARY KEY,
+    trial_id TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old_value TEXT,
+    new_value TEXT,
+    source_location TEXT
+);
+CREATE INDEX IF NOT EXISTS trial_changes_trial ON trial_changes(trial_id, changed_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS trials_fts USING fts5(
+    title, conditions, keywords, interventions, summary, criteria, concepts,
+    tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
+);
+CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class ImportOutcome(StrEnum):
+    IMPORTED = "imported"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    outcome: ImportOutcome
+    trial_id: str
+    changed_fields: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialChange:
+    trial_id: str
+    changed_at: str
+    field: str
+    old_value: object
+    new_value: object
+    source_location: str | None
+
+
+def default_db_path() -> Path:
+    """$TRIALMATCH_DB, else trialmatch.db in the user's data folder."""
+    if env := os.environ.get(DB_PATH_ENV):
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "trialmatch" / "trialmatch.db"
+
+
+class TrialStore:
+    """Trials in one SQLite file. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO store_info(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def __enter__(self) -> TrialStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- reading -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM trials").fetchone()[0]
+
+    def get(self, trial_id: str) -> Trial | None:
+        """A trial by its id or by any of its registry ids (NCT, sponsor number, EudraCT …)."""
+        row = self.db.execute("SELECT record FROM trials WHERE id = ? COLLATE NOCASE", (trial_id,)).fetchone()
+        if row is None:
+            row = self.db.execute(
+                "SELECT t.record FROM registry_ids r JOIN trials t ON t.rowid = r.trial_rowid "
+                "WHERE r.registry_id = ? ORDER BY t.rowid LIMIT 1",
+                (trial_id.strip(),),
+            ).fetchone()
+        return Trial.model_validate_json(row["record"]) if row else None
+
+    def get_many(self, rowids: Iterable[int]) -> dict[int, Trial]:
+        wanted = list(rowids)
+        if not wanted:
+            return {}
+        rows = self.db.execute(
+            "SELECT rowid, record FROM trials WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)
+        )
+        return {row["rowid"]: Trial.model_validate_json(row["record"]) for row in rows}
+
+    def iter_trials(self) -> Iterator[Trial]:
+        for row in self.db.execute("SELECT record FROM trials ORDER BY id"):
+            yield Trial.model_validate_json(row["record"])
+
+    def changes(self, trial_id: str | None = None, since: str | None = None) -> list[TrialChange]:
+        sql = "SELECT * FROM trial_changes WHERE 1 = 1"
+        params: list[str] = []
+        if trial_id:
+            sql += " AND trial_id = ?"
+            params.append(trial_id)
+        if since:
+            sql += " AND changed_at >= ?"
+            params.append(since)
+        rows = self.db.execute(sql + " ORDER BY id", params)
+        return [
+            TrialChange(
+                row["trial_id"], row["changed_at"], row["field"],
+                json.loads(row["old_value"]) if row["old_value"] else None,
+                json.loads(row["new_value"]) if row["new_value"] else None,
+                row["source_location"],
+            )
+            for row in rows
+        ]
+
+    def newest_update(self, source: str | None = None) -> str | None:
+        """The latest source last-update date held, for incremental sync."""
+        sql, params = "SELECT max(last_update) FROM trials", ()
+        if source:
+            sql, params = sql + " WHERE source = ?", (source,)
+        return self.db.execute(sql, params).fetchone()[0]
+
+    # --- writing -------------------------------------------------------------------------
+
+    def save(self, trial: Trial) -> SaveResult:
+        """Insert or update one trial, atomically."""
+        with self.transaction():
+            return self._save(trial)
+
+    def save_many(self, trials: Iterable[Trial], batch_size: int = 500) -> Iterator[SaveResult]:
+        """Save a stream of trials, committing every ``batch_size`` so memory stays flat."""
+        batch = 0
+        self.db.execute("BEGIN")
+        try:
+            for trial in trials:
+                self.db.execute("SAVEPOINT one_trial")
+                try:
+                    result = self._save(trial)
+                except sqlite3.Error as error:
+                    self.db.execute("ROLLBACK TO one_trial")
+                    result = SaveResult(ImportOutcome.SKIPPED, trial.id, reason=f"store error: {error}")
+                self.db.execute("RELEASE one_trial")
+                yield result
+                batch += 1
+                if batch >= batch_size:
+                    self.db.execute("COMMIT")
+                    self.db.execute("BEGIN")
+                    batch = 0
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def _save(self, trial: Trial) -> SaveResult:
+        trial = _with_site_geo(trial)
+        content_hash = trial.content_hash()
+        existing = self.db.execute(
+            "SELECT rowid, record, content_hash, last_update FROM trials WHERE id = ?", (trial.id,)
+        ).fetchone()
+        if existing is None:
+            rowid = self._insert(trial, content_hash)
+            self._index(rowid, trial)
+            return SaveResult(ImportOutcome.IMPORTED, trial.id)
+        if existing["content_hash"] == content_hash:
+            return SaveResult(ImportOutcome.UNCHANGED, trial.id)
+        new_update = trial.provenance.source_last_update
+        if existing["last_update"] and new_update and new_update < existing["last_update"]:
+            return SaveResult(
+                ImportOutcome.SKIPPED,
+                trial.id,
+                reason=f"older than the stored version (updated {new_update}, stored {existing['last_update']})",
+            )
+        old = json.loads(existing["record"])
+        changed = self._record_changes(trial, old)
+        rowid = existing["rowid"]
+        self.db.execute("DELETE FROM trials_fts WHERE rowid = ?", (rowid,))
+        self.db.execute("DELETE FROM sites WHERE trial_rowid = ?", (rowid,))
+        self.db.execute("DELETE FROM registry_ids WHERE trial_rowid = ?", (rowid,))
+        self._update(rowid, trial, content_hash)
+        self._index(rowid, trial)
+        return SaveResult(ImportOutcome.UPDATED, trial.id, changed_fields=tuple(changed))
+
+    def _columns(self, trial: Trial, content_hash: str) -> dict[str, object]:
+        eligibility = trial.eligibility
+        return {
+            "id": trial.id,
+            "record": trial.model_dump_json(exclude_none=True),
+            "content_hash": content_hash,
+            "title": trial.title,
+            "overall_status": trial.overall_status.value if trial.overall_status else None,
+            "phases": " ".join(p.value for p in trial.phases),
+            "study_type": trial.study_type.value if trial.study_type else None,
+            "min_age_days": eligibility.minimum_age.in_days() if eligibility.minimum_age else None,
+            "max_age_limit_days": _age_limit_days(eligibility.maximum_age),
+            "sex": eligibility.sex,
+            "last_update": trial.provenance.source_last_update or trial.last_update_posted,
+            "source": trial.provenance.source,
+            "source_location": trial.provenance.location,
+            "imported_at": trial.provenance.imported_at,
+        }
+
+    def _insert(self, trial: Trial, content_hash: str) -> int:
+        columns = self._columns(trial, content_hash)
+        names = ", ".join(columns)
+        marks = ", ".join(f":{name}" for name in columns)
+        cursor = self.db.execute(f"INSERT INTO trials ({names}) VALUES ({marks})", columns)
+        return int(cursor.lastrowid or 0)
+
+    def _update(self, rowid: int, trial: Trial, content_hash: str) -> None:
+        columns = self._columns(trial, content_hash)
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        self.db.execute(f"UPDATE trials SET {assignments} WHERE rowid = :rowid", {**columns, "rowid": rowid})
+
+    def _index(self, rowid: int, trial: Trial) -> None:
+        self.db.execute(
+            "INSERT INTO trials_fts (rowid, title, conditions, keywords, interventions, summary, criteria, concepts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rowid, *index_columns(trial)),
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO registry_ids (registry_id, type, trial_rowid) VALUES (?, ?, ?)",
+            [(rid.id, rid.type, rowid) for rid in trial.ids] + [(trial.id, "PRIMARY", rowid)],
+        )
+        self.db.executemany(
+            "INSERT INTO sites (trial_rowid, position, facility, city, country, country_code, status, lat, lon) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (rowid, position, site.facility, site.city, site.country, country_code(site.country), site.status,
+                 site.geo.lat if site.geo else None, site.geo.lon if site.geo else None)
+                for position, site in enumerate(trial.sites)
+            ],
+        )
+
+    def _record_changes(self, trial: Trial, old: dict) -> list[str]:
+        new = json.loads(trial.model_dump_json(exclude_none=True))
+        changed: list[str] = []
+        for field, path in TRACKED_FIELDS.items():
+            before, after = _dig(old, path), _dig(new, path)
+            if field == "sites":
+                before, after = _site_summary(before), _site_summary(after)
+            if before != after:
+                changed.append(field)
+                self.db.execute(
+                    "INSERT INTO trial_changes (trial_id, changed_at, field, old_value, new_value, source_location) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (trial.id, trial.provenance.imported_at, field,
+                     json.dumps(before, ensure_ascii=False) if before is not None else None,
+                     json.dumps(after, ensure_ascii=False) if after is not None else None,
+                     trial.provenance.location),
+                )
+        return changed
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _dig(record: dict, path: tuple[str, ...]) -> object:
+    value: object = record
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _site_summary(sites: object) -> list[dict] | None:
+    """Sites compared by what a patient cares about: where they are and whether they recruit."""
+    if not isinstance(sites, list):
+        return None
+    keys = ("facility", "city", "country", "status")
+    return sorted(({k: s.get(k) for k in keys if s.get(k)} for s in sites), key=lambda s: json.dumps(s))
+
+
+def _age_limit_days(maximum: AgeLimit | None) -> float | None:
+    """A maximum age as an exclusive bound in days: 17 Years admits everyone under 18."""
+    if maximum is None:
+        return None
+    return AgeLimit(value=maximum.value + 1, unit=maximum.unit).in_days()
+
+
+def _with_site_geo(trial: Trial) -> Trial:
+    """Fill missing site coordinates from the gazetteer, marked as approximate."""
+    if all(site.geo or not site.city for site in trial.sites):
+        return trial
+    sites = []
+    for site in trial.sites:
+        if site.geo is None and site.city:
+            place = locate_city(site.city, site.country)
+            if place is not None:
+                site = site.model_copy(update={"geo": GeoPoint(lat=place.lat, lon=place.lon, approximate=True)})
+        sites.append(site)
+    return trial.model_copy(update={"sites": sites})

@@ -1,0 +1,334 @@
+"""Read trial records from files, folders and zips, whatever their format.
+
+``read_sources`` walks the paths it is given and yields a ``Trial`` for every record it can
+read and a ``Skipped`` for everything it can't, with where and why, so one bad file never
+stops a bulk import. Formats are detected from content, not trusted from file names:
+
+- ClinicalTrials.gov API v2 JSON: one study, a page ``{"studies": [...]}``, a list, or JSON Lines;
+- legacy ClinicalTrials.gov XML (``<clinical_study>``);
+- site trial lists: CSV/TSV, or JSON Lines rows that are not CT.gov studies;
+- free-text trial pages: HTML or plain text.
+
+Everything streams: a zip is read member by member, JSON Lines and CSV row by row, and a
+large JSON page item by item, so memory stays flat whatever the input size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import ijson
+
+from trialmatch.trials.errors import RecordError
+from trialmatch.trials.record import Trial
+
+#: Longest text a single field may hold; real criteria are well under 100 kB.
+MAX_FIELD_CHARS = 1_000_000
+#: Largest document read whole (XML record, JSON study, web page). Bigger ones are refused.
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something that could not be imported, and why."""
+
+    location: str
+    reason: str
+
+
+ImportItem = Trial | Skipped
+
+
+def read_sources(paths: Iterable[str | Path], *, site_list_mapping: object | None = None) -> Iterator[ImportItem]:
+    """Every trial record in ``paths`` (files, folders, zips), in a stable order."""
+    for path in paths:
+        yield from _read_path(Path(path), site_list_mapping)
+
+
+def list_input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files ``read_sources`` will open, for progress reporting."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        else:
+            files.append(path)
+    return files
+
+
+def _read_path(path: Path, mapping: object | None) -> Iterator[ImportItem]:
+    if path.is_dir():
+        for file in list_input_files([path]):
+            yield from _read_file(file, mapping)
+    elif path.exists():
+        yield from _read_file(path, mapping)
+    else:
+        yield Skipped(str(path), "no such file or folder")
+
+
+def _read_file(path: Path, mapping: object | None) -> Iterator[ImportItem]:
+    try:
+        with path.open("rb") as stream:
+            if zipfile.is_zipfile(stream):
+                stream.seek(0)
+                yield from _read_zip(stream, str(path), mapping)
+            else:
+                stream.seek(0)
+                yield from _read_stream(stream, str(path), path.suffix.lower(), mapping)
+    except OSError as error:
+        yield Skipped(str(path), f"cannot read the file: {error.strerror or error}")
+
+
+def _read_zip(stream: BinaryIO, location: str, mapping: object | None) -> Iterator[ImportItem]:
+    try:
+        archive = zipfile.ZipFile(stream)
+        members = [m for m in archive.infolist() if not m.is_dir() and not Path(m.filename).name.startswith(".")]
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        yield Skipped(location, f"not a readable zip archive ({error}); is the download complete?")
+        return
+    for member in sorted(members, key=lambda m: m.filename):
+        member_location = f"{location}!{member.filename}"
+        try:
+            with archive.open(member) as member_stream:
+                yield from _read_stream(member_stream, member_location, Path(member.filename).suffix.lower(), mapping)
+        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as error:
+            # A truncated archive fails member by member; report each and carry on.
+            yield Skipped(member_location, f"damaged zip member ({error}); is the download complete?")
+
+
+def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object | None) -> Iterator[ImportItem]:
+    head = stream.read(_SNIFF_BYTES)
+    if not head.strip():
+        yield Skipped(location, "empty file")
+        return
+    encoding = _detect_encoding(head)
+    if encoding is None:
+        yield Skipped(location, "binary data, not a trial record (expected JSON, XML, CSV, HTML or text)")
+        return
+    stream = _rewound(head, stream)
+    text_head = head.decode(encoding, errors="replace").lstrip("\ufeff").lstrip()
+    if suffix in {".jsonl", ".ndjson"} or (text_head.startswith("{") and _looks_like_json_lines(text_head)):
+        yield from _read_json_lines(stream, location, encoding, mapping)
+    elif text_head.startswith(("{", "[")):
+        yield from _read_json_document(stream, location, encoding, mapping)
+    elif text_head.startswith("<") and "<clinical_study" in text_head:
+        yield from _guarded(location, lambda: _xml_trial(_read_all(stream, location), location))
+    elif suffix in {".csv", ".tsv"}:
+        yield from _read_csv(stream, location, encoding, "\t" if suffix == ".tsv" else ",", mapping)
+    else:
+        html = text_head.startswith("<") or suffix in {".html", ".htm"}
+        yield from _guarded(location, lambda: _page_trial(_read_all(stream, location), encoding, location, html))
+
+
+# --- formats -------------------------------------------------------------------------------
+
+
+def _read_json_lines(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[ImportItem]:
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+    for number, line in enumerate(text, start=1):
+        line = line.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        row_location = f"{location}:{number}"
+        if len(line) > MAX_DOCUMENT_BYTES:
+            yield Skipped(row_location, f"line {number} is {len(line):,} characters, over the size limit")
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield Skipped(row_location, f"line {number} is not valid JSON: {error.msg} at column {error.colno}")
+            continue
+        yield from _guarded(row_location, lambda row=row, loc=row_location: _trial_from_object(row, loc, mapping))
+
+
+def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[ImportItem]:
+    if encoding not in {"utf-8", "utf-8-sig"}:
+        data = _read_all(stream, location).decode(encoding, errors="replace").encode("utf-8")
+        stream = io.BytesIO(data)
+    # Stream a page or list item by item; a single study is one small object.
+    head = stream.read(_SNIFF_BYTES)
+    stream = _rewound(head, stream)
+    studies_at, protocol_at = head.find(b'"studies"'), head.find(b'"protocolSection"')
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        prefix: str | None = "item"
+    elif studies_at != -1 and (protocol_at == -1 or studies_at < protocol_at):
+        prefix = "studies.item"
+    else:
+        prefix = None
+    if prefix is None:
+        try:
+            document = json.loads(_read_all(stream, location).decode("utf-8-sig", errors="replace"))
+        except json.JSONDecodeError as error:
+            yield Skipped(location, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
+            return
+        except RecordError as error:
+            yield Skipped(location, str(error))
+            return
+        yield from _guarded(location, lambda: _trial_from_object(document, location, mapping))
+        return
+    count = 0
+    try:
+        for count, item in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
+            item_location = f"{location}#{prefix.split('.')[0]}[{count - 1}]"
+            yield from _guarded(
+                item_location, lambda item=item, loc=item_location: _trial_from_object(item, loc, mapping)
+            )
+    except ijson.JSONError as error:
+        yield Skipped(location, f"not valid JSON after {count} record(s): {error}")
+        return
+    if count == 0:
+        yield Skipped(location, 'JSON holds no studies (expected a study, a list, or {"studies": [...]})')
+
+
+def _read_csv(
+    stream: BinaryIO, location: str, encoding: str, delimiter: str, mapping: object | None
+) -> Iterator[ImportItem]:
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+    csv.field_size_limit(MAX_DOCUMENT_BYTES)
+    try:
+        reader = csv.DictReader(text, delimiter=delimiter)
+        for number, row in enumerate(reader, start=2):
+            row_location = f"{location}:{number}"
+            clean = {k.strip().lstrip("\ufeff"): v for k, v in row.items() if k}
+            yield from _guarded(row_location, lambda r=clean, loc=row_location: _site_list_trial(r, loc, mapping))
+    except csv.Error as error:
+        yield Skipped(location, f"not readable as CSV: {error}")
+
+
+def _trial_from_object(obj: object, location: str, mapping: object | None) -> Trial:
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object for a trial, found {type(obj).__name__}")
+    if "protocolSection" in obj:
+        from trialmatch.trials.ctgov_json import trial_from_study
+
+        return trial_from_study(obj, location)
+    if "studies" in obj:
+        raise RecordError("a nested page of studies; import each page as its own file")
+    return _site_list_trial(obj, location, mapping)
+
+
+def _site_list_trial(row: Mapping[str, object], location: str, mapping: object | None) -> Trial:
+    from trialmatch.trials.site_list import DEFAULT_MAPPING, trial_from_row
+
+    return trial_from_row(row, location, mapping or DEFAULT_MAPPING)  # type: ignore[arg-type]
+
+
+def _xml_trial(data: bytes, location: str) -> Trial:
+    from trialmatch.trials.ctgov_xml import trial_from_xml
+
+    return trial_from_xml(data, location)
+
+
+def _page_trial(data: bytes, encoding: str, location: str, html: bool) -> Trial:
+    from trialmatch.trials.web_page import trial_from_page
+
+    return trial_from_page(data.decode(encoding, errors="replace").lstrip("\ufeff"), location, html=html)
+
+
+# --- safety --------------------------------------------------------------------------------
+
+
+def _guarded(location: str, make: Callable[[], Trial]) -> Iterator[ImportItem]:
+    """Run one conversion; turn any failure into a Skipped that says why."""
+    try:
+        trial = make()
+    except RecordError as error:
+        yield Skipped(location, str(error))
+        return
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        # A converter bug or a shape nobody foresaw must cost one record, not the import.
+        yield Skipped(location, f"unreadable record ({type(error).__name__}: {error})"[:500])
+        return
+    oversized = _oversized_field(trial)
+    if oversized:
+        yield Skipped(location, oversized)
+        return
+    yield trial
+
+
+def _oversized_field(trial: Trial) -> str | None:
+    def walk(value: object, path: str) -> str | None:
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return f"{path} is {len(value):,} characters, over the {MAX_FIELD_CHARS:,} limit for one field"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if found := walk(item, f"{path}.{key}" if path else key):
+                    return found
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if found := walk(item, f"{path}[{index}]"):
+                    return found
+        return None
+
+    return walk(trial.model_dump(), "")
+
+
+def _read_all(stream: BinaryIO, location: str) -> bytes:
+    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise RecordError(f"document is over {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; too large for one trial")
+    return data
+
+
+def _detect_encoding(head: bytes) -> str | None:
+    """The text encoding of a file from its first bytes, or None for binary data."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as error:
+        if error.start >= len(head) - 4:
+            return "utf-8"  # a multi-byte character cut by the sniff window
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if control > len(head) // 100:
+        return None
+    return "cp1252"
+
+
+def _looks_like_json_lines(text_head: str) -> bool:
+    first, _, rest = text_head.partition("\n")
+    if not rest.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _rewound(head: bytes, rest: BinaryIO) -> io.BufferedReader:
+    return io.BufferedReader(_Rewound(head, rest), buffer_size=1 << 16)
+
+
+class _Rewound(io.RawIOBase):
+    """A stream that replays the bytes already sniffed, then continues the original."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        chunk = self._rest.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
