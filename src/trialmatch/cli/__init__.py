@@ -306,6 +306,8 @@ def sync_command(
                 )
             except CtgovApiError as error:
                 raise _fail(f"{error}. Records saved before the failure are kept; run sync again to resume.")
+            except ValueError as error:
+                raise _fail(str(error), code=2)
     _print_report(report, as_json)
 
 

@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ MAX_FIELD_CHARS = 1_000_000
 #: Largest document read whole (XML record, JSON study, web page). Bigger ones are refused.
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 _SNIFF_BYTES = 8192
+_ZIP_MAGIC = b"PK\x03\x04"
+_XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.-]+)")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def _read_file(path: Path, mapping: object | None) -> Iterator[ImportItem]:
             if zipfile.is_zipfile(stream):
                 stream.seek(0)
                 yield from _read_zip(stream, str(path), mapping)
+            elif stream.seek(0) == 0 and stream.read(4) == _ZIP_MAGIC:
+                yield Skipped(str(path), "a damaged or truncated zip archive; download it again")
             else:
                 stream.seek(0)
                 yield from _read_stream(stream, str(path), path.suffix.lower(), mapping)
@@ -121,7 +127,7 @@ def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object |
     elif text_head.startswith(("{", "[")):
         yield from _read_json_document(stream, location, encoding, mapping)
     elif text_head.startswith("<") and "<clinical_study" in text_head:
-        yield from _guarded(location, lambda: _xml_trial(_read_all(stream, location), location))
+        yield from _guarded(location, lambda: _xml_trial(_read_all(stream, location), encoding, location))
     elif suffix in {".csv", ".tsv"}:
         yield from _read_csv(stream, location, encoding, "\t" if suffix == ".tsv" else ",", mapping)
     else:
@@ -222,9 +228,14 @@ def _site_list_trial(row: Mapping[str, object], location: str, mapping: object |
     return trial_from_row(row, location, mapping or DEFAULT_MAPPING)  # type: ignore[arg-type]
 
 
-def _xml_trial(data: bytes, location: str) -> Trial:
+def _xml_trial(data: bytes, encoding: str, location: str) -> Trial:
     from trialmatch.trials.ctgov_xml import trial_from_xml
 
+    declared = _XML_ENCODING.search(data[:200])
+    if encoding == "cp1252" and not (declared and declared.group(1).lower() not in {b"utf-8", b"utf8"}):
+        # Not UTF-8 and not declared otherwise: a mislabelled Windows file. Re-encode it.
+        text = _XML_DECLARATION.sub("", data.decode("cp1252", errors="replace"), count=1)
+        data = text.encode("utf-8")
     return trial_from_xml(data, location)
 
 

@@ -24,6 +24,7 @@ VOCABULARY_PATH_ENV = "TRIALMATCH_VOCABULARY"
 
 _TOKEN = re.compile(r"\w+|\+")
 _MOSTLY_UPPER = 0.7
+_TITLE_LETTERS = 20
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,8 @@ class Vocabulary:
         tokens = _tokens(text)
         folded = [americanize(t.group(0).lower()) for t in tokens]
         letters = [c for c in text if c.isalpha()]
-        # In an all-capitals title "ALL" is just the word "all".
-        use_exact = not letters or sum(c.isupper() for c in letters) / len(letters) < _MOSTLY_UPPER
+        # In an all-capitals title "ALL" is just the word "all"; a short label like "R/R B-ALL" is not a title.
+        use_exact = len(letters) < _TITLE_LETTERS or sum(c.isupper() for c in letters) / len(letters) < _MOSTLY_UPPER
         matches: list[ConceptMatch] = []
         i = 0
         while i < len(tokens):
