@@ -116,8 +116,9 @@ def test_page_of_studies_list_zip_and_json_lines_are_all_detected(tmp_path: Path
     (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(s) for s in studies), "utf-8")
     with zipfile.ZipFile(tmp_path / "bulk.zip", "w") as archive:
         for study in studies:
-            archive.writestr(f"ctg-studies/{study['protocolSection']['identificationModule']['nctId']}.json",
-                             json.dumps(study))
+            archive.writestr(
+                f"ctg-studies/{study['protocolSection']['identificationModule']['nctId']}.json", json.dumps(study)
+            )
     for name in ("page.json", "list.json", "rows.jsonl", "bulk.zip"):
         items = list(read_sources([tmp_path / name]))
         assert not [i for i in items if isinstance(i, Skipped)], name

@@ -10,8 +10,14 @@ from trialmatch.trials.record import OverallStatus, Phase
 
 @pytest.mark.parametrize(
     ("text", "value", "unit", "days"),
-    [("18 Years", 18, "Years", 6574.5), ("6 Months", 6, "Months", 182.625), ("28 Days", 28, "Days", 28),
-     ("1 Month", 1, "Months", 30.4375), ("204 Months", 204, "Months", 6209.25), ("2 weeks", 2, "Weeks", 14)],
+    [
+        ("18 Years", 18, "Years", 6574.5),
+        ("6 Months", 6, "Months", 182.625),
+        ("28 Days", 28, "Days", 28),
+        ("1 Month", 1, "Months", 30.4375),
+        ("204 Months", 204, "Months", 6209.25),
+        ("2 weeks", 2, "Weeks", 14),
+    ],
 )
 def test_ages_keep_value_unit_and_wording(text: str, value: float, unit: str, days: float) -> None:
     age = parse_age(text)
@@ -68,8 +74,15 @@ def test_phases(text: str, phases: list[Phase]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "iso"),
-    [("July 1, 2022", "2022-07-01"), ("May 2022", "2022-05"), ("14 October 2022", "2022-10-14"),
-     ("2024-07-23", "2024-07-23"), ("2024-07", "2024-07"), ("not a date", None), ("", None)],
+    [
+        ("July 1, 2022", "2022-07-01"),
+        ("May 2022", "2022-05"),
+        ("14 October 2022", "2022-10-14"),
+        ("2024-07-23", "2024-07-23"),
+        ("2024-07", "2024-07"),
+        ("not a date", None),
+        ("", None),
+    ],
 )
 def test_dates_keep_their_precision(text: str, iso: str | None) -> None:
     assert parse_date(text) == iso

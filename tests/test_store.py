@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from trialmatch.importing import import_paths
-from trialmatch.store.sqlite import ImportOutcome, TrialStore
+from trialmatch.store.sqlite import ImportOutcome, TrialStore, site_location
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,13 @@ def test_a_newer_version_replaces_the_old_and_records_what_changed(
     report = import_paths(store, [write_study(tmp_path / "v2.json", newer_version(pallas_study))])
 
     assert report.counts == {"updated": 1}
-    assert set(report.updated["NCT02513394"]) >= {"overall_status", "criteria", "sites", "completion_date",
-                                                   "last_update_posted"}
+    assert set(report.updated["NCT02513394"]) >= {
+        "overall_status",
+        "criteria",
+        "sites",
+        "completion_date",
+        "last_update_posted",
+    }
     trial = store.get("NCT02513394")
     assert trial is not None and trial.overall_status == "COMPLETED"
     assert len(trial.sites) == 3
@@ -81,8 +86,12 @@ def test_trials_are_found_by_any_of_their_ids(store: TrialStore, shared_dir: Pat
 def test_sites_without_coordinates_are_placed_from_the_gazetteer(store: TrialStore, shared_dir: Path) -> None:
     import_paths(store, [shared_dir / "data/ctgov-legacy-xml/NCT05380414.xml"])
     site = store.get("NCT05380414").sites[0]
-    assert site.city == "Lyon" and site.geo is not None and site.geo.approximate
-    assert site.geo.lat == pytest.approx(45.75, abs=0.05)
+    assert site.city == "Lyon" and site.geo is None  # the record stays as the source gave it
+    located = site_location(site)
+    assert located is not None and located.approximate
+    assert located.lat == pytest.approx(45.75, abs=0.05)
+    indexed = store.db.execute("SELECT lat, lon FROM sites WHERE city = 'Lyon'").fetchone()
+    assert (indexed["lat"], indexed["lon"]) == (located.lat, located.lon)
 
 
 def test_store_location_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +111,7 @@ def test_every_indexed_row_belongs_to_a_trial(store: TrialStore, shared_dir: Pat
 
 
 def test_save_outcomes_are_reported(store: TrialStore, shared_dir: Path) -> None:
-    results = list(store.save_many(t for t in [] ))
+    results = list(store.save_many(t for t in []))
     assert results == []
     report = import_paths(store, [shared_dir / "data/ctgov-legacy-xml/NCT05380414.xml"])
     assert report.counts[ImportOutcome.IMPORTED.value] == 1

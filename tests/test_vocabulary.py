@@ -49,8 +49,11 @@ def test_every_parent_exists() -> None:
 
 def test_users_can_add_their_own_vocabulary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     extra = tmp_path / "mine.yaml"
-    extra.write_text("concepts:\n  - id: jmml\n    name: Juvenile myelomonocytic leukemia\n"
-                     "    abbreviations: [JMML]\n    parents: [leukemia]\n", encoding="utf-8")
+    extra.write_text(
+        "concepts:\n  - id: jmml\n    name: Juvenile myelomonocytic leukemia\n"
+        "    abbreviations: [JMML]\n    parents: [leukemia]\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv(VOCABULARY_PATH_ENV, str(tmp_path))
     load_vocabulary.cache_clear()
     try:

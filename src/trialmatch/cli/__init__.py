@@ -36,8 +36,11 @@ errors = Console(stderr=True)
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", envvar=DB_PATH_ENV, help="The trial store (SQLite file). Default: $TRIALMATCH_DB or "
-                 "~/.local/share/trialmatch/trialmatch.db."),
+    typer.Option(
+        "--db",
+        envvar=DB_PATH_ENV,
+        help="The trial store (SQLite file). Default: $TRIALMATCH_DB or ~/.local/share/trialmatch/trialmatch.db.",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
 
@@ -63,7 +66,9 @@ def _open_store(db: Path | None, *, load_demo_if_empty: bool = True) -> TrialSto
     try:
         store = TrialStore(path)
     except Exception as error:  # sqlite3.DatabaseError and OSError carry the useful text
-        raise _fail(f"cannot open the trial store at {path}: {error}. Check the path or pass another with --db.")
+        raise _fail(
+            f"cannot open the trial store at {path}: {error}. Check the path or pass another with --db."
+        ) from None
     if load_demo_if_empty and store.count() == 0:
         errors.print(f"[dim]The store at {path} is empty: loading the bundled demo corpus…[/dim]")
         report = _with_progress(lambda on_result: load_demo(store, on_result=on_result), "Loading demo corpus")
@@ -73,9 +78,15 @@ def _open_store(db: Path | None, *, load_demo_if_empty: bool = True) -> TrialSto
 
 def _with_progress(run, description: str, total: int | None = None) -> ImportReport:  # type: ignore[no-untyped-def]
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[outcome]}"), TimeElapsedColumn(),
-        console=errors, transient=True, disable=not errors.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[outcome]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=total, outcome="")
 
@@ -88,8 +99,13 @@ def _with_progress(run, description: str, total: int | None = None) -> ImportRep
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zips: CT.gov JSON/XML, CSV/JSONL site "
-                                                "lists, HTML or text trial pages. Formats are detected.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files, folders or zips: CT.gov JSON/XML, CSV/JSONL site "
+            "lists, HTML or text trial pages. Formats are detected."
+        ),
+    ],
     db: DbOption = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML column mapping for CSV/JSONL site lists.")] = None,
     as_json: JsonOption = False,
@@ -105,7 +121,7 @@ def import_command(
         try:
             site_list_mapping = load_mapping(mapping)
         except (OSError, ValueError) as error:
-            raise _fail(f"cannot read the column mapping {mapping}: {error}")
+            raise _fail(f"cannot read the column mapping {mapping}: {error}") from None
     with _open_store(db, load_demo_if_empty=False) as store:
         files = list_input_files(paths)
         report = _with_progress(
@@ -133,16 +149,30 @@ def load_demo_command(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @app.command("search")
 def search_command(
-    query: Annotated[str, typer.Argument(help='Words to look for, e.g. "blinatumomab ALL". Synonyms and '
-                                         "British/American spellings are understood.")] = "",
-    status: Annotated[list[str] | None, typer.Option("--status", help='"open" (recruiting, not yet recruiting, '
-                                                     'by invitation), "closed", or a CT.gov status. Repeatable.')] = None,
-    phase: Annotated[list[str] | None, typer.Option("--phase", help="1, 2, 3, 4, early_phase1 or na. Repeatable.")] = None,
-    study_type: Annotated[list[str] | None, typer.Option("--type", help="interventional, observational or "
-                                                         "expanded_access.")] = None,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words to look for, e.g. "blinatumomab ALL". Synonyms and British/American spellings are understood.'
+        ),
+    ] = "",
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help='"open" (recruiting, not yet recruiting, by invitation), "closed", or a CT.gov status. Repeatable.',
+        ),
+    ] = None,
+    phase: Annotated[
+        list[str] | None, typer.Option("--phase", help="1, 2, 3, 4, early_phase1 or na. Repeatable.")
+    ] = None,
+    study_type: Annotated[
+        list[str] | None, typer.Option("--type", help="interventional, observational or expanded_access.")
+    ] = None,
     age: Annotated[float | None, typer.Option(help="The patient's age in years, checked against age limits.")] = None,
     sex: Annotated[str | None, typer.Option(help="The patient's sex: female or male.")] = None,
-    country: Annotated[str | None, typer.Option(help='Only trials with a site in this country ("UK", "France").')] = None,
+    country: Annotated[
+        str | None, typer.Option(help='Only trials with a site in this country ("UK", "France").')
+    ] = None,
     near: Annotated[str | None, typer.Option(help='A place: "Leeds", "Leeds, UK" or "53.80,-1.55".')] = None,
     within: Annotated[float | None, typer.Option(help="Radius around --near.")] = None,
     unit: Annotated[DistanceUnit, typer.Option(help="Unit of --within.")] = DistanceUnit.km,
@@ -154,25 +184,37 @@ def search_command(
 ) -> None:
     """Search trials by words and filters. Exits 1 when nothing matches."""
     if not query.strip() and not any([status, phase, study_type, age is not None, sex, country, near]):
-        raise _fail('give words to search for or a filter, e.g. trialmatch search "acute lymphoblastic leukaemia" '
-                    "--status open", code=2)
+        raise _fail(
+            'give words to search for or a filter, e.g. trialmatch search "acute lymphoblastic leukaemia" '
+            "--status open",
+            code=2,
+        )
     try:
         place = parse_place(near) if near else None
     except UnknownPlace as error:
-        raise _fail(str(error), code=2)
+        raise _fail(str(error), code=2) from None
     if within is not None and place is None:
         raise _fail("--within needs --near: say where to measure from", code=2)
     radius_km = within * KM_PER_MILE if within is not None and unit is DistanceUnit.mi else within
     request = SearchQuery(
-        text=query, statuses=status or [], phases=phase or [], study_types=study_type or [], age_years=age,
-        sex=sex, country=country, near=place, radius_km=radius_km, sort=sort.value, limit=limit,
+        text=query,
+        statuses=status or [],
+        phases=phase or [],
+        study_types=study_type or [],
+        age_years=age,
+        sex=sex,
+        country=country,
+        near=place,
+        radius_km=radius_km,
+        sort=sort.value,
+        limit=limit,
         offset=(page - 1) * limit,
     )
     with _open_store(db) as store:
         try:
             results = search(store, request)
         except SearchError as error:
-            raise _fail(str(error), code=2)
+            raise _fail(str(error), code=2) from None
     if as_json:
         print(json.dumps(_results_json(results, page, limit), indent=2, ensure_ascii=False))
     elif results.hits:
@@ -214,8 +256,10 @@ def show_command(
     with _open_store(db) as store:
         trial = store.get(trial_id)
     if trial is None:
-        raise _fail(f"no trial with id {trial_id!r} in the store. Search for it with: trialmatch search "
-                    f'"{trial_id}", or import it with: trialmatch fetch {trial_id}')
+        raise _fail(
+            f"no trial with id {trial_id!r} in the store. Search for it with: trialmatch search "
+            f'"{trial_id}", or import it with: trialmatch fetch {trial_id}'
+        )
     if as_json:
         print(trial.model_dump_json(indent=2, exclude_none=True))
     else:
@@ -239,8 +283,12 @@ def changes_command(
         errors.print("No recorded changes.")
         return
     for change in found:
-        console.print(f"{change.changed_at}  [bold]{change.trial_id}[/bold]  {change.field}: "
-                      f"{_short(change.old_value)} → {_short(change.new_value)}", markup=True, highlight=False)
+        console.print(
+            f"{change.changed_at}  [bold]{change.trial_id}[/bold]  {change.field}: "
+            f"{_short(change.old_value)} → {_short(change.new_value)}",
+            markup=True,
+            highlight=False,
+        )
 
 
 def _short(value: object) -> str:
@@ -275,8 +323,12 @@ def sync_command(
     query: Annotated[str | None, typer.Option(help="CT.gov search terms (query.term).")] = None,
     condition: Annotated[str | None, typer.Option(help="CT.gov condition search (query.cond).")] = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="CT.gov statuses to fetch.")] = None,
-    since: Annotated[str | None, typer.Option(help="Only trials updated on or after YYYY-MM-DD. Default: the "
-                                              "newest update already in the store.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only trials updated on or after YYYY-MM-DD. Default: the newest update already in the store."
+        ),
+    ] = None,
     max_studies: Annotated[int | None, typer.Option(help="Stop after this many studies.")] = None,
     base_url: Annotated[str | None, typer.Option(help="API base URL (for mirrors and tests).")] = None,
     db: DbOption = None,
@@ -292,22 +344,23 @@ def sync_command(
         try:
             updated_since = date.fromisoformat(newest[:10]) if newest and len(newest) >= 10 else None
         except ValueError:
-            raise _fail(f"--since must be a date as YYYY-MM-DD, not {since!r}", code=2)
+            raise _fail(f"--since must be a date as YYYY-MM-DD, not {since!r}", code=2) from None
         with ClinicalTrialsGovClient(base_url or DEFAULT_BASE_URL) as client:
             try:
                 report = _with_progress(
                     lambda on_result: import_items(
                         store,
-                        client.sync(updated_since, query=query, condition=condition, statuses=status,
-                                    max_studies=max_studies),
+                        client.sync(
+                            updated_since, query=query, condition=condition, statuses=status, max_studies=max_studies
+                        ),
                         on_result=on_result,
                     ),
                     "Syncing from ClinicalTrials.gov",
                 )
             except CtgovApiError as error:
-                raise _fail(f"{error}. Records saved before the failure are kept; run sync again to resume.")
+                raise _fail(f"{error}. Records saved before the failure are kept; run sync again to resume.") from None
             except ValueError as error:
-                raise _fail(str(error), code=2)
+                raise _fail(str(error), code=2) from None
     _print_report(report, as_json)
 
 
@@ -322,15 +375,25 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
 def demo_command(db: DbOption = None) -> None:
     """The main job on the bundled demo data: load it, search for open ALL trials, show one."""
     with _open_store(db) as store:
-        console.rule("[bold]trialmatch search \"B-ALL blinatumomab\"")
+        console.rule('[bold]trialmatch search "B-ALL blinatumomab"')
         results = search(store, SearchQuery(text="B-ALL blinatumomab", limit=10))
         render_search(console, results, 1, 10)
         if results.hits:
             console.rule(f"[bold]trialmatch show {results.hits[0].trial.id}")
             render_trial(console, results.hits[0].trial)
         console.rule("[bold]trialmatch search leukaemia --age 8 --status closed --near Shanghai --within 2000")
-        nearby = search(store, SearchQuery(text="leukaemia", age_years=8, statuses=["closed"],
-                                           near=parse_place("Shanghai"), radius_km=2000, sort="distance", limit=5))
+        nearby = search(
+            store,
+            SearchQuery(
+                text="leukaemia",
+                age_years=8,
+                statuses=["closed"],
+                near=parse_place("Shanghai"),
+                radius_km=2000,
+                sort="distance",
+                limit=5,
+            ),
+        )
         render_search(console, nearby, 1, 5)
     console.print(f"\nStore: {store.path}. Try [bold]trialmatch search --help[/bold].")
 

@@ -57,8 +57,12 @@ def render_search(console: Console, results: SearchResults, page: int, limit: in
             if hit.nearest_site.distance_km is not None:
                 site += f" — {hit.nearest_site.distance_km:,.0f} km"
         table.add_row(
-            escape(trial.id), escape(trial.title), status_label(trial), phases_label(trial),
-            age_range(trial), escape(site),
+            escape(trial.id),
+            escape(trial.title),
+            status_label(trial),
+            phases_label(trial),
+            age_range(trial),
+            escape(site),
         )
     console.print(table)
     if results.total > last:
@@ -86,13 +90,25 @@ def render_trial(console: Console, trial: Trial) -> None:
         ("Ids", ", ".join(f"{r.id} ({r.type.lower()})" for r in trial.ids) or trial.id),
         ("Sponsor", trial.lead_sponsor.name if trial.lead_sponsor else "—"),
         ("Collaborators", "; ".join(c.name for c in trial.collaborators) or "—"),
-        ("Officials", "; ".join(
-            ", ".join(p for p in (o.name, o.role and o.role.replace("_", " ").lower(), o.affiliation) if p)
-            for o in trial.officials) or "—"),
+        (
+            "Officials",
+            "; ".join(
+                ", ".join(p for p in (o.name, o.role and o.role.replace("_", " ").lower(), o.affiliation) if p)
+                for o in trial.officials
+            )
+            or "—",
+        ),
         ("Dates", _dates(trial)),
         ("Source", f"{trial.provenance.source}: {trial.provenance.location}"),
-        ("Imported", trial.provenance.imported_at
-         + (f" (source updated {trial.provenance.source_last_update})" if trial.provenance.source_last_update else "")),
+        (
+            "Imported",
+            trial.provenance.imported_at
+            + (
+                f" (source updated {trial.provenance.source_last_update})"
+                if trial.provenance.source_last_update
+                else ""
+            ),
+        ),
     ]
     for label, value in rows:
         facts.add_row(label, value if isinstance(value, Text) else escape(value))
@@ -109,8 +125,10 @@ def render_trial(console: Console, trial: Trial) -> None:
         for site in trial.sites[:50]:
             contact = next((c for c in site.contacts if c.phone or c.email), None)
             sites.add_row(
-                escape(site.facility or ""), escape(", ".join(p for p in (site.city, site.state) if p)),
-                escape(site.country or ""), escape((site.status or "").replace("_", " ").lower()),
+                escape(site.facility or ""),
+                escape(", ".join(p for p in (site.city, site.state) if p)),
+                escape(site.country or ""),
+                escape((site.status or "").replace("_", " ").lower()),
                 escape(" ".join(p for p in (contact.name, contact.phone, contact.email) if p) if contact else ""),
             )
         parts.append(sites)
@@ -121,8 +139,10 @@ def render_trial(console: Console, trial: Trial) -> None:
 
 def _dates(trial: Trial) -> str:
     named = [
-        ("start", trial.start_date), ("primary completion", trial.primary_completion_date),
-        ("completion", trial.completion_date), ("first posted", trial.first_posted),
+        ("start", trial.start_date),
+        ("primary completion", trial.primary_completion_date),
+        ("completion", trial.completion_date),
+        ("first posted", trial.first_posted),
         ("last update", trial.last_update_posted),
     ]
     return "; ".join(f"{name} {value}" for name, value in named if value) or "—"

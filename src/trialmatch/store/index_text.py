@@ -46,6 +46,7 @@ def topic_concepts(trial: Trial) -> list[str]:
 
 def index_columns(trial: Trial) -> tuple[str, str, str, str, str, str, str]:
     """(title, conditions, keywords, interventions, summary, criteria, concepts) for FTS5."""
+
     def joined(parts: list[str | None]) -> str:
         return normalize_spelling("\n".join(p for p in parts if p))
 

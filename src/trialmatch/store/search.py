@@ -15,7 +15,7 @@ from typing import Literal
 
 from trialmatch.places import Place, bounding_box, country_code, distance_km
 from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token
-from trialmatch.store.sqlite import TrialStore
+from trialmatch.store.sqlite import TrialStore, site_location
 from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
 from trialmatch.vocabulary import load_vocabulary, normalize_spelling
 
@@ -238,7 +238,9 @@ def _nearest_site(trial: Trial, query: SearchQuery) -> NearestSite | None:
         site = candidates[0]
         return NearestSite(site.facility, site.city, site.country, None)
     located = [
-        (distance_km(query.near.lat, query.near.lon, s.geo.lat, s.geo.lon), s) for s in candidates if s.geo
+        (distance_km(query.near.lat, query.near.lon, geo.lat, geo.lon), s)
+        for s in candidates
+        if (geo := site_location(s)) is not None
     ]
     if not located:
         return None

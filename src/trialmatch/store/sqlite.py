@@ -18,7 +18,7 @@ from pathlib import Path
 
 from trialmatch.places import country_code, locate_city
 from trialmatch.store.index_text import index_columns
-from trialmatch.trials.record import AgeLimit, GeoPoint, Trial
+from trialmatch.trials.record import AgeLimit, GeoPoint, Site, Trial, content_digest
 
 DB_PATH_ENV = "TRIALMATCH_DB"
 SCHEMA_VERSION = 1
@@ -197,7 +197,9 @@ class TrialStore:
         rows = self.db.execute(sql + " ORDER BY id", params)
         return [
             TrialChange(
-                row["trial_id"], row["changed_at"], row["field"],
+                row["trial_id"],
+                row["changed_at"],
+                row["field"],
                 json.loads(row["old_value"]) if row["old_value"] else None,
                 json.loads(row["new_value"]) if row["new_value"] else None,
                 row["source_location"],
@@ -217,9 +219,9 @@ class TrialStore:
     def save(self, trial: Trial) -> SaveResult:
         """Insert or update one trial, atomically."""
         with self.transaction():
-            return self._save(trial)
+            return self.save_prepared(prepare_trial(trial))
 
-    def save_many(self, trials: Iterable[Trial], batch_size: int = 500) -> Iterator[SaveResult]:
+    def save_many(self, trials: Iterable[Trial | PreparedTrial], batch_size: int = 500) -> Iterator[SaveResult]:
         """Save a stream of trials, committing every ``batch_size`` so memory stays flat."""
         batch = 0
         self.db.execute("BEGIN")
@@ -227,7 +229,7 @@ class TrialStore:
             for trial in trials:
                 self.db.execute("SAVEPOINT one_trial")
                 try:
-                    result = self._save(trial)
+                    result = self.save_prepared(trial if isinstance(trial, PreparedTrial) else prepare_trial(trial))
                 except sqlite3.Error as error:
                     self.db.execute("ROLLBACK TO one_trial")
                     result = SaveResult(ImportOutcome.SKIPPED, trial.id, reason=f"store error: {error}")
@@ -247,88 +249,51 @@ class TrialStore:
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
-    def _save(self, trial: Trial) -> SaveResult:
-        trial = _with_site_geo(trial)
-        content_hash = trial.content_hash()
+    def save_prepared(self, prepared: PreparedTrial) -> SaveResult:
+        """Save a trial already prepared with ``prepare_trial`` (which may run in another process)."""
         existing = self.db.execute(
-            "SELECT rowid, record, content_hash, last_update FROM trials WHERE id = ?", (trial.id,)
+            "SELECT rowid, record, content_hash, last_update FROM trials WHERE id = ?", (prepared.id,)
         ).fetchone()
         if existing is None:
-            rowid = self._insert(trial, content_hash)
-            self._index(rowid, trial)
-            return SaveResult(ImportOutcome.IMPORTED, trial.id)
-        if existing["content_hash"] == content_hash:
-            return SaveResult(ImportOutcome.UNCHANGED, trial.id)
-        new_update = trial.provenance.source_last_update
-        if existing["last_update"] and new_update and new_update < existing["last_update"]:
+            cursor = self.db.execute(_INSERT_TRIAL, prepared.columns)
+            self._index(int(cursor.lastrowid or 0), prepared)
+            return SaveResult(ImportOutcome.IMPORTED, prepared.id)
+        if existing["content_hash"] == prepared.columns["content_hash"]:
+            return SaveResult(ImportOutcome.UNCHANGED, prepared.id)
+        new_update = prepared.columns["last_update"]
+        if existing["last_update"] and new_update and new_update < existing["last_update"]:  # type: ignore[operator]
             return SaveResult(
                 ImportOutcome.SKIPPED,
-                trial.id,
+                prepared.id,
                 reason=f"older than the stored version (updated {new_update}, stored {existing['last_update']})",
             )
-        old = json.loads(existing["record"])
-        changed = self._record_changes(trial, old)
+        changed = self._record_changes(prepared, json.loads(existing["record"]))
         rowid = existing["rowid"]
         self.db.execute("DELETE FROM trials_fts WHERE rowid = ?", (rowid,))
         self.db.execute("DELETE FROM sites WHERE trial_rowid = ?", (rowid,))
         self.db.execute("DELETE FROM registry_ids WHERE trial_rowid = ?", (rowid,))
-        self._update(rowid, trial, content_hash)
-        self._index(rowid, trial)
-        return SaveResult(ImportOutcome.UPDATED, trial.id, changed_fields=tuple(changed))
+        self.db.execute(_UPDATE_TRIAL, {**prepared.columns, "rowid": rowid})
+        self._index(rowid, prepared)
+        return SaveResult(ImportOutcome.UPDATED, prepared.id, changed_fields=tuple(changed))
 
-    def _columns(self, trial: Trial, content_hash: str) -> dict[str, object]:
-        eligibility = trial.eligibility
-        return {
-            "id": trial.id,
-            "record": trial.model_dump_json(exclude_none=True),
-            "content_hash": content_hash,
-            "title": trial.title,
-            "overall_status": trial.overall_status.value if trial.overall_status else None,
-            "phases": " ".join(p.value for p in trial.phases),
-            "study_type": trial.study_type.value if trial.study_type else None,
-            "min_age_days": eligibility.minimum_age.in_days() if eligibility.minimum_age else None,
-            "max_age_limit_days": _age_limit_days(eligibility.maximum_age),
-            "sex": eligibility.sex,
-            "last_update": trial.provenance.source_last_update or trial.last_update_posted,
-            "source": trial.provenance.source,
-            "source_location": trial.provenance.location,
-            "imported_at": trial.provenance.imported_at,
-        }
-
-    def _insert(self, trial: Trial, content_hash: str) -> int:
-        columns = self._columns(trial, content_hash)
-        names = ", ".join(columns)
-        marks = ", ".join(f":{name}" for name in columns)
-        cursor = self.db.execute(f"INSERT INTO trials ({names}) VALUES ({marks})", columns)
-        return int(cursor.lastrowid or 0)
-
-    def _update(self, rowid: int, trial: Trial, content_hash: str) -> None:
-        columns = self._columns(trial, content_hash)
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        self.db.execute(f"UPDATE trials SET {assignments} WHERE rowid = :rowid", {**columns, "rowid": rowid})
-
-    def _index(self, rowid: int, trial: Trial) -> None:
+    def _index(self, rowid: int, prepared: PreparedTrial) -> None:
         self.db.execute(
             "INSERT INTO trials_fts (rowid, title, conditions, keywords, interventions, summary, criteria, concepts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rowid, *index_columns(trial)),
+            (rowid, *prepared.fts),
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO registry_ids (registry_id, type, trial_rowid) VALUES (?, ?, ?)",
-            [(rid.id, rid.type, rowid) for rid in trial.ids] + [(trial.id, "PRIMARY", rowid)],
+            [(registry_id, kind, rowid) for registry_id, kind in prepared.registry_ids],
         )
         self.db.executemany(
             "INSERT INTO sites (trial_rowid, position, facility, city, country, country_code, status, lat, lon) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (rowid, position, site.facility, site.city, site.country, country_code(site.country), site.status,
-                 site.geo.lat if site.geo else None, site.geo.lon if site.geo else None)
-                for position, site in enumerate(trial.sites)
-            ],
+            [(rowid, *site) for site in prepared.sites],
         )
 
-    def _record_changes(self, trial: Trial, old: dict) -> list[str]:
-        new = json.loads(trial.model_dump_json(exclude_none=True))
+    def _record_changes(self, prepared: PreparedTrial, old: dict) -> list[str]:
+        new = json.loads(str(prepared.columns["record"]))
         changed: list[str] = []
         for field, path in TRACKED_FIELDS.items():
             before, after = _dig(old, path), _dig(new, path)
@@ -339,12 +304,101 @@ class TrialStore:
                 self.db.execute(
                     "INSERT INTO trial_changes (trial_id, changed_at, field, old_value, new_value, source_location) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (trial.id, trial.provenance.imported_at, field,
-                     json.dumps(before, ensure_ascii=False) if before is not None else None,
-                     json.dumps(after, ensure_ascii=False) if after is not None else None,
-                     trial.provenance.location),
+                    (
+                        prepared.id,
+                        prepared.columns["imported_at"],
+                        field,
+                        json.dumps(before, ensure_ascii=False) if before is not None else None,
+                        json.dumps(after, ensure_ascii=False) if after is not None else None,
+                        prepared.columns["source_location"],
+                    ),
                 )
         return changed
+
+
+@dataclass(frozen=True)
+class PreparedTrial:
+    """Everything the store writes for one trial, computed ahead of the database work.
+
+    Plain strings and tuples, so it can be made in a worker process and sent back cheaply.
+    """
+
+    id: str
+    columns: dict[str, object]
+    fts: tuple[str, ...]
+    registry_ids: tuple[tuple[str, str], ...]
+    sites: tuple[tuple[object, ...], ...]
+
+
+def prepare_trial(trial: Trial) -> PreparedTrial:
+    """The rows a trial becomes: its record, filter columns, index text, ids and sites."""
+    eligibility = trial.eligibility
+    content = trial.content_json()
+    # The record is the content plus its provenance; the hash covers the content only.
+    record = f'{content[:-1]},"provenance":{trial.provenance.model_dump_json(exclude_none=True)}}}'
+    columns: dict[str, object] = {
+        "id": trial.id,
+        "record": record,
+        "content_hash": content_digest(content),
+        "title": trial.title,
+        "overall_status": trial.overall_status.value if trial.overall_status else None,
+        "phases": " ".join(p.value for p in trial.phases),
+        "study_type": trial.study_type.value if trial.study_type else None,
+        "min_age_days": eligibility.minimum_age.in_days() if eligibility.minimum_age else None,
+        "max_age_limit_days": _age_limit_days(eligibility.maximum_age),
+        "sex": eligibility.sex,
+        "last_update": trial.provenance.source_last_update or trial.last_update_posted,
+        "source": trial.provenance.source,
+        "source_location": trial.provenance.location,
+        "imported_at": trial.provenance.imported_at,
+    }
+    sites = []
+    for position, site in enumerate(trial.sites):
+        geo = site_location(site)
+        sites.append(
+            (
+                position,
+                site.facility,
+                site.city,
+                site.country,
+                country_code(site.country),
+                site.status,
+                geo.lat if geo else None,
+                geo.lon if geo else None,
+            )
+        )
+    registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
+    return PreparedTrial(trial.id, columns, index_columns(trial), registry_ids, tuple(sites))
+
+
+def site_location(site: Site) -> GeoPoint | None:
+    """Where a site is: its own geo point, else its city from the gazetteer (approximate)."""
+    if site.geo is not None:
+        return site.geo
+    place = locate_city(site.city, site.country) if site.city else None
+    return GeoPoint(lat=place.lat, lon=place.lon, approximate=True) if place else None
+
+
+_COLUMN_NAMES = (
+    "id",
+    "record",
+    "content_hash",
+    "title",
+    "overall_status",
+    "phases",
+    "study_type",
+    "min_age_days",
+    "max_age_limit_days",
+    "sex",
+    "last_update",
+    "source",
+    "source_location",
+    "imported_at",
+)
+_INSERT_TRIAL = (
+    f"INSERT INTO trials ({', '.join(_COLUMN_NAMES)}) VALUES ({', '.join(':' + name for name in _COLUMN_NAMES)})"
+)
+_UPDATE_TRIAL = f"UPDATE trials SET {', '.join(f'{n} = :{n}' for n in _COLUMN_NAMES)} WHERE rowid = :rowid"
 
 
 class _Transaction:
@@ -378,17 +432,3 @@ def _age_limit_days(maximum: AgeLimit | None) -> float | None:
     if maximum is None:
         return None
     return AgeLimit(value=maximum.value + 1, unit=maximum.unit).in_days()
-
-
-def _with_site_geo(trial: Trial) -> Trial:
-    """Fill missing site coordinates from the gazetteer, marked as approximate."""
-    if all(site.geo or not site.city for site in trial.sites):
-        return trial
-    sites = []
-    for site in trial.sites:
-        if site.geo is None and site.city:
-            place = locate_city(site.city, site.country)
-            if place is not None:
-                site = site.model_copy(update={"geo": GeoPoint(lat=place.lat, lon=place.lon, approximate=True)})
-        sites.append(site)
-    return trial.model_copy(update={"sites": sites})

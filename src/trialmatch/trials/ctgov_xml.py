@@ -122,7 +122,7 @@ def _parse(data: bytes) -> etree._Element:
         raise RecordError(f"malformed XML at line {line}, column {column}: {error.msg}") from error
     dtd = root.getroottree().docinfo.internalDTD
     declares = dtd is not None and next(dtd.iterentities(), None) is not None
-    if declares or any(isinstance(node, etree._Entity) for node in root.iter()):
+    if declares or next(root.iter(etree.Entity), None) is not None:
         raise RecordError("XML declares or uses entities, which CT.gov records never do; refused")
     if root.tag != "clinical_study":
         raise RecordError(f"root element is <{root.tag}>, not <clinical_study>")
@@ -180,18 +180,35 @@ def _contact(element: etree._Element, role: str | None = "CONTACT") -> Contact:
 
 
 def _site(element: etree._Element) -> Site:
-    status = parse_status(_text(element, "status"))
+    # Sites are most of a large record: read each level's children in one pass instead of path lookups.
+    fields = _child_texts(element)
+    facility = element.find("facility")
+    name_and_address = _child_texts(facility) if facility is not None else {}
+    address_element = facility.find("address") if facility is not None else None
+    address = _child_texts(address_element) if address_element is not None else {}
+    status = parse_status(fields.get("status"))
     contacts = [_contact(found) for found in element.findall("contact") + element.findall("contact_backup")]
     contacts += [_contact(found, enum_name(_text(found, "role"))) for found in element.findall("investigator")]
     return Site(
-        facility=_text(element, "facility/name"),
-        city=_text(element, "facility/address/city"),
-        state=_text(element, "facility/address/state"),
-        zip=_text(element, "facility/address/zip"),
-        country=_text(element, "facility/address/country"),
+        facility=name_and_address.get("name"),
+        city=address.get("city"),
+        state=address.get("state"),
+        zip=address.get("zip"),
+        country=address.get("country"),
         status=status.value if status in SITE_STATUSES else None,
         contacts=contacts,
     )
+
+
+def _child_texts(element: etree._Element) -> dict[str, str]:
+    """Tag -> cleaned text of an element's direct children (first of each tag)."""
+    texts: dict[str, str] = {}
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in texts and child.text:
+            text = child.text.replace("\r\n", "\n").replace("\r", "\n").strip()
+            if text:
+                texts[child.tag] = text
+    return texts
 
 
 def _interventions(root: etree._Element) -> list[Intervention]:

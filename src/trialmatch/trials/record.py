@@ -9,7 +9,6 @@ share one simple structure. Dates stay as the ISO strings CT.gov uses ("2024-07"
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
@@ -240,16 +239,17 @@ class Trial(_Model):
     def nct_id(self) -> str | None:
         return next((i.id for i in self.ids if i.type == "NCT"), None)
 
-    def content(self) -> dict:
-        """The record without provenance: what decides whether two versions differ."""
-        return self.model_dump(mode="json", exclude={"provenance"})
+    def content_json(self) -> str:
+        """The record without provenance, as JSON: what decides whether two versions differ."""
+        return self.model_dump_json(exclude={"provenance"}, exclude_none=True)
 
     def content_hash(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_digest(self.content_json())
 
-    def to_json(self) -> str:
-        return self.model_dump_json(exclude_none=True, exclude_defaults=False)
+
+def content_digest(content_json: str) -> str:
+    """A stable fingerprint of a record's content (pydantic serialises fields in declaration order)."""
+    return hashlib.sha256(content_json.encode()).hexdigest()
 
 
 def primary_id(ids: list[RegistryId]) -> str | None:

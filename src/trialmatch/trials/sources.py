@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import ijson
+import orjson
 
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
@@ -52,10 +53,39 @@ class Skipped:
 ImportItem = Trial | Skipped
 
 
+@dataclass(frozen=True)
+class PendingRecord:
+    """A record read from its source but not yet converted.
+
+    Reading is cheap and must stay in order; converting is the costly part. Keeping them
+    apart lets an import convert records in other processes (the payload pickles).
+    """
+
+    #: json | json_line | object | row | xml | page
+    kind: str
+    location: str
+    payload: object
+    options: tuple[object, ...] = ()
+
+
+Pending = PendingRecord | Skipped
+
+
 def read_sources(paths: Iterable[str | Path], *, site_list_mapping: object | None = None) -> Iterator[ImportItem]:
     """Every trial record in ``paths`` (files, folders, zips), in a stable order."""
+    for item in read_pending(paths, site_list_mapping=site_list_mapping):
+        yield item if isinstance(item, Skipped) else convert(item)
+
+
+def read_pending(paths: Iterable[str | Path], *, site_list_mapping: object | None = None) -> Iterator[Pending]:
+    """Every record in ``paths``, read and located but not yet converted."""
     for path in paths:
         yield from _read_path(Path(path), site_list_mapping)
+
+
+def convert(pending: PendingRecord) -> ImportItem:
+    """Turn one pending record into a Trial, or a Skipped that says why not."""
+    return next(_guarded(pending.location, lambda: _CONVERTERS[pending.kind](pending)))
 
 
 def list_input_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -69,7 +99,7 @@ def list_input_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _read_path(path: Path, mapping: object | None) -> Iterator[ImportItem]:
+def _read_path(path: Path, mapping: object | None) -> Iterator[Pending]:
     if path.is_dir():
         for file in list_input_files([path]):
             yield from _read_file(file, mapping)
@@ -79,7 +109,7 @@ def _read_path(path: Path, mapping: object | None) -> Iterator[ImportItem]:
         yield Skipped(str(path), "no such file or folder")
 
 
-def _read_file(path: Path, mapping: object | None) -> Iterator[ImportItem]:
+def _read_file(path: Path, mapping: object | None) -> Iterator[Pending]:
     try:
         with path.open("rb") as stream:
             if zipfile.is_zipfile(stream):
@@ -94,7 +124,7 @@ def _read_file(path: Path, mapping: object | None) -> Iterator[ImportItem]:
         yield Skipped(str(path), f"cannot read the file: {error.strerror or error}")
 
 
-def _read_zip(stream: BinaryIO, location: str, mapping: object | None) -> Iterator[ImportItem]:
+def _read_zip(stream: BinaryIO, location: str, mapping: object | None) -> Iterator[Pending]:
     try:
         archive = zipfile.ZipFile(stream)
         members = [m for m in archive.infolist() if not m.is_dir() and not Path(m.filename).name.startswith(".")]
@@ -111,7 +141,7 @@ def _read_zip(stream: BinaryIO, location: str, mapping: object | None) -> Iterat
             yield Skipped(member_location, f"damaged zip member ({error}); is the download complete?")
 
 
-def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object | None) -> Iterator[ImportItem]:
+def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object | None) -> Iterator[Pending]:
     head = stream.read(_SNIFF_BYTES)
     if not head.strip():
         yield Skipped(location, "empty file")
@@ -127,18 +157,18 @@ def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object |
     elif text_head.startswith(("{", "[")):
         yield from _read_json_document(stream, location, encoding, mapping)
     elif text_head.startswith("<") and "<clinical_study" in text_head:
-        yield from _guarded(location, lambda: _xml_trial(_read_all(stream, location), encoding, location))
+        yield from _pending("xml", location, lambda: _read_all(stream, location), encoding)
     elif suffix in {".csv", ".tsv"}:
         yield from _read_csv(stream, location, encoding, "\t" if suffix == ".tsv" else ",", mapping)
     else:
         html = text_head.startswith("<") or suffix in {".html", ".htm"}
-        yield from _guarded(location, lambda: _page_trial(_read_all(stream, location), encoding, location, html))
+        yield from _pending("page", location, lambda: _read_all(stream, location), encoding, html)
 
 
 # --- formats -------------------------------------------------------------------------------
 
 
-def _read_json_lines(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[ImportItem]:
+def _read_json_lines(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[Pending]:
     text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
     for number, line in enumerate(text, start=1):
         line = line.strip().lstrip("\ufeff")
@@ -148,17 +178,16 @@ def _read_json_lines(stream: BinaryIO, location: str, encoding: str, mapping: ob
         if len(line) > MAX_DOCUMENT_BYTES:
             yield Skipped(row_location, f"line {number} is {len(line):,} characters, over the size limit")
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield Skipped(row_location, f"line {number} is not valid JSON: {error.msg} at column {error.colno}")
-            continue
-        yield from _guarded(row_location, lambda row=row, loc=row_location: _trial_from_object(row, loc, mapping))
+        yield PendingRecord("json_line", row_location, line, (number, mapping))
 
 
-def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[ImportItem]:
+def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[Pending]:
     if encoding not in {"utf-8", "utf-8-sig"}:
-        data = _read_all(stream, location).decode(encoding, errors="replace").encode("utf-8")
+        try:
+            data = _read_all(stream, location).decode(encoding, errors="replace").encode("utf-8")
+        except RecordError as error:
+            yield Skipped(location, str(error))
+            return
         stream = io.BytesIO(data)
     # Stream a page or list item by item; a single study is one small object.
     head = stream.read(_SNIFF_BYTES)
@@ -171,23 +200,13 @@ def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping:
     else:
         prefix = None
     if prefix is None:
-        try:
-            document = json.loads(_read_all(stream, location).decode("utf-8-sig", errors="replace"))
-        except json.JSONDecodeError as error:
-            yield Skipped(location, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
-            return
-        except RecordError as error:
-            yield Skipped(location, str(error))
-            return
-        yield from _guarded(location, lambda: _trial_from_object(document, location, mapping))
+        yield from _pending("json", location, lambda: _read_all(stream, location), mapping)
         return
     count = 0
     try:
         for count, item in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
             item_location = f"{location}#{prefix.split('.')[0]}[{count - 1}]"
-            yield from _guarded(
-                item_location, lambda item=item, loc=item_location: _trial_from_object(item, loc, mapping)
-            )
+            yield PendingRecord("object", item_location, item, (mapping,))
     except ijson.JSONError as error:
         yield Skipped(location, f"not valid JSON after {count} record(s): {error}")
         return
@@ -197,7 +216,7 @@ def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping:
 
 def _read_csv(
     stream: BinaryIO, location: str, encoding: str, delimiter: str, mapping: object | None
-) -> Iterator[ImportItem]:
+) -> Iterator[Pending]:
     text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
     csv.field_size_limit(MAX_DOCUMENT_BYTES)
     try:
@@ -205,9 +224,63 @@ def _read_csv(
         for number, row in enumerate(reader, start=2):
             row_location = f"{location}:{number}"
             clean = {k.strip().lstrip("\ufeff"): v for k, v in row.items() if k}
-            yield from _guarded(row_location, lambda r=clean, loc=row_location: _site_list_trial(r, loc, mapping))
+            yield PendingRecord("row", row_location, clean, (mapping,))
     except csv.Error as error:
         yield Skipped(location, f"not readable as CSV: {error}")
+
+
+def _pending(kind: str, location: str, read: Callable[[], bytes], *options: object) -> Iterator[Pending]:
+    try:
+        data = read()
+    except RecordError as error:
+        yield Skipped(location, str(error))
+        return
+    yield PendingRecord(kind, location, data, options)
+
+
+def _convert_json(pending: PendingRecord) -> Trial:
+    assert isinstance(pending.payload, bytes)
+    try:
+        document = orjson.loads(pending.payload.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as error:
+        raise RecordError(f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    return _trial_from_object(document, pending.location, pending.options[0])
+
+
+def _convert_json_line(pending: PendingRecord) -> Trial:
+    number, mapping = pending.options
+    try:
+        row = orjson.loads(str(pending.payload))
+    except json.JSONDecodeError as error:
+        raise RecordError(f"line {number} is not valid JSON: {error.msg} at column {error.colno}") from None
+    return _trial_from_object(row, pending.location, mapping)
+
+
+def _convert_object(pending: PendingRecord) -> Trial:
+    return _trial_from_object(pending.payload, pending.location, pending.options[0])
+
+
+def _convert_row(pending: PendingRecord) -> Trial:
+    return _site_list_trial(pending.payload, pending.location, pending.options[0])  # type: ignore[arg-type]
+
+
+def _convert_xml(pending: PendingRecord) -> Trial:
+    return _xml_trial(pending.payload, str(pending.options[0]), pending.location)  # type: ignore[arg-type]
+
+
+def _convert_page(pending: PendingRecord) -> Trial:
+    encoding, html = pending.options
+    return _page_trial(pending.payload, str(encoding), pending.location, bool(html))  # type: ignore[arg-type]
+
+
+_CONVERTERS: dict[str, Callable[[PendingRecord], Trial]] = {
+    "json": _convert_json,
+    "json_line": _convert_json_line,
+    "object": _convert_object,
+    "row": _convert_row,
+    "xml": _convert_xml,
+    "page": _convert_page,
+}
 
 
 def _trial_from_object(obj: object, location: str, mapping: object | None) -> Trial:
@@ -267,6 +340,9 @@ def _guarded(location: str, make: Callable[[], Trial]) -> Iterator[ImportItem]:
 
 
 def _oversized_field(trial: Trial) -> str | None:
+    if len(trial.model_dump_json()) <= MAX_FIELD_CHARS:
+        return None  # no field can be longer than the whole record
+
     def walk(value: object, path: str) -> str | None:
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             return f"{path} is {len(value):,} characters, over the {MAX_FIELD_CHARS:,} limit for one field"

@@ -8,8 +8,6 @@ from importlib import resources
 
 import yaml
 
-_WORD = re.compile(r"[A-Za-z]+")
-
 
 @cache
 def _rules() -> tuple[list[tuple[re.Pattern[str], str]], frozenset[str]]:
@@ -30,6 +28,19 @@ def americanize(word: str) -> str:
     return word
 
 
+@cache
+def _trigger() -> re.Pattern[str]:
+    """The literal cores of all rules: a text without any of them has nothing to change."""
+    cores = {re.sub(r"[\^$]", "", pattern.pattern) for pattern, _ in _rules()[0]}
+    return re.compile("|".join(sorted(cores, key=len, reverse=True)))
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
 def normalize_spelling(text: str) -> str:
     """Lower-case ``text`` and give every word its American spelling."""
-    return _WORD.sub(lambda m: americanize(m.group(0)), text.lower())
+    lowered = text.lower()
+    if not _trigger().search(lowered):
+        return lowered
+    return _WORD.sub(lambda m: americanize(m.group(0)), lowered)
