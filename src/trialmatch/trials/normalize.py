@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -56,15 +56,23 @@ def _status_patterns() -> list[tuple[OverallStatus, re.Pattern[str]]]:
 def parse_status(text: str | None) -> OverallStatus | None:
     """Map any status wording ("Active, not recruiting", "ACTIVE_NOT_RECRUITING",
     "this study is now closed for inclusion") to a CT.gov OverallStatus."""
+    found = match_status(text)
+    return found[0] if found else None
+
+
+def match_status(text: str | None) -> tuple[OverallStatus, str] | None:
+    """Like parse_status, but also return the words that carried the status
+    ("no longer recruiting" in "this trial is no longer recruiting patients")."""
     if not text:
         return None
     cleaned = text.strip()
     upper = re.sub(r"[\s,-]+", "_", cleaned.upper())
     if upper in OverallStatus.__members__:
-        return OverallStatus(upper)
+        return OverallStatus(upper), cleaned
     for status, pattern in _status_patterns():
-        if pattern.search(cleaned):
-            return status
+        match = pattern.search(cleaned)
+        if match:
+            return status, match.group(0)
     return None
 
 
@@ -108,6 +116,10 @@ _ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _MONTH_YEAR = re.compile(r"^[A-Za-z]+\.?\s+\d{4}$")
 
 
+_FAST_DATE_FORMATS = (("%B %d, %Y", 3), ("%B %Y", 2), ("%d %B %Y", 3), ("%b %d, %Y", 3), ("%Y-%m-%d", 3))
+
+
+@lru_cache(maxsize=16384)
 def parse_date(text: str | None) -> str | None:
     """Normalise a date to ISO, keeping its precision: "July 1, 2022" -> "2022-07-01",
     "May 2022" -> "2022-05", "2024-07-23" stays. Returns None when unreadable."""
@@ -116,6 +128,12 @@ def parse_date(text: str | None) -> str | None:
     cleaned = text.strip().rstrip(".")
     if _ISO_DATE.match(cleaned):
         return cleaned
+    for pattern, parts in _FAST_DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(cleaned, pattern)
+        except ValueError:
+            continue
+        return parsed.date().isoformat() if parts == 3 else f"{parsed.year:04d}-{parsed.month:02d}"
     try:
         parsed = date_parser.parse(cleaned, default=datetime(1900, 1, 1), dayfirst=False, fuzzy=False)
     except (ValueError, OverflowError):
