@@ -142,6 +142,7 @@ class TrialStore:
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports rewrite FTS pages often
         self.db.executescript(_SCHEMA)
         self.db.execute(
             "INSERT OR IGNORE INTO store_info(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)

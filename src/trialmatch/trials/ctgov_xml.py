@@ -173,10 +173,11 @@ def _organization(element: etree._Element) -> Organization | None:
 
 
 def _contact(element: etree._Element, role: str | None = "CONTACT") -> Contact:
-    phone, extension = _text(element, "phone"), _text(element, "phone_ext")
+    fields = _child_texts(element)
+    phone, extension = fields.get("phone"), fields.get("phone_ext")
     if phone and extension:
         phone = f"{phone} ext. {extension}"
-    return Contact(name=_text(element, "last_name"), role=role, phone=phone, email=_text(element, "email"))
+    return Contact(name=fields.get("last_name"), role=role, phone=phone, email=fields.get("email"))
 
 
 def _site(element: etree._Element) -> Site:

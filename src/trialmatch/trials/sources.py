@@ -23,6 +23,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -69,6 +70,35 @@ class PendingRecord:
 
 
 Pending = PendingRecord | Skipped
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """A document inside a zip, to be read by whichever process converts it."""
+
+    archive: str
+    name: str
+
+    def read(self) -> bytes:
+        try:
+            with _open_archive(self.archive).open(self.name) as member:
+                return _read_all(member, f"{self.archive}!{self.name}")
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as error:
+            raise RecordError(f"damaged zip member ({error}); is the download complete?") from None
+
+
+@lru_cache(maxsize=4)
+def _open_archive(path: str) -> zipfile.ZipFile:
+    # Kept open per process: a bulk zip holds one record per member.
+    return zipfile.ZipFile(path)
+
+
+def _document_bytes(pending: PendingRecord) -> bytes:
+    payload = pending.payload
+    if isinstance(payload, ZipMember):
+        return payload.read()
+    assert isinstance(payload, bytes)
+    return payload
 
 
 def read_sources(paths: Iterable[str | Path], *, site_list_mapping: object | None = None) -> Iterator[ImportItem]:
@@ -135,13 +165,19 @@ def _read_zip(stream: BinaryIO, location: str, mapping: object | None) -> Iterat
         member_location = f"{location}!{member.filename}"
         try:
             with archive.open(member) as member_stream:
-                yield from _read_stream(member_stream, member_location, Path(member.filename).suffix.lower(), mapping)
+                # Whole documents in a zip are read again by whoever converts them, so the
+                # reading process only sniffs each member's first bytes.
+                deferred = ZipMember(location, member.filename)
+                suffix = Path(member.filename).suffix.lower()
+                yield from _read_stream(member_stream, member_location, suffix, mapping, deferred)
         except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as error:
             # A truncated archive fails member by member; report each and carry on.
             yield Skipped(member_location, f"damaged zip member ({error}); is the download complete?")
 
 
-def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object | None) -> Iterator[Pending]:
+def _read_stream(
+    stream: BinaryIO, location: str, suffix: str, mapping: object | None, member: ZipMember | None = None
+) -> Iterator[Pending]:
     head = stream.read(_SNIFF_BYTES)
     if not head.strip():
         yield Skipped(location, "empty file")
@@ -155,14 +191,14 @@ def _read_stream(stream: BinaryIO, location: str, suffix: str, mapping: object |
     if suffix in {".jsonl", ".ndjson"} or (text_head.startswith("{") and _looks_like_json_lines(text_head)):
         yield from _read_json_lines(stream, location, encoding, mapping)
     elif text_head.startswith(("{", "[")):
-        yield from _read_json_document(stream, location, encoding, mapping)
+        yield from _read_json_document(stream, location, encoding, mapping, member)
     elif text_head.startswith("<") and "<clinical_study" in text_head:
-        yield from _pending("xml", location, lambda: _read_all(stream, location), encoding)
+        yield from _pending("xml", location, lambda: _read_all(stream, location), encoding, deferred=member)
     elif suffix in {".csv", ".tsv"}:
         yield from _read_csv(stream, location, encoding, "\t" if suffix == ".tsv" else ",", mapping)
     else:
         html = text_head.startswith("<") or suffix in {".html", ".htm"}
-        yield from _pending("page", location, lambda: _read_all(stream, location), encoding, html)
+        yield from _pending("page", location, lambda: _read_all(stream, location), encoding, html, deferred=member)
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -181,8 +217,11 @@ def _read_json_lines(stream: BinaryIO, location: str, encoding: str, mapping: ob
         yield PendingRecord("json_line", row_location, line, (number, mapping))
 
 
-def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping: object | None) -> Iterator[Pending]:
+def _read_json_document(
+    stream: BinaryIO, location: str, encoding: str, mapping: object | None, member: ZipMember | None = None
+) -> Iterator[Pending]:
     if encoding not in {"utf-8", "utf-8-sig"}:
+        member = None  # transcoded here, so not re-read from the zip
         try:
             data = _read_all(stream, location).decode(encoding, errors="replace").encode("utf-8")
         except RecordError as error:
@@ -200,7 +239,7 @@ def _read_json_document(stream: BinaryIO, location: str, encoding: str, mapping:
     else:
         prefix = None
     if prefix is None:
-        yield from _pending("json", location, lambda: _read_all(stream, location), mapping)
+        yield from _pending("json", location, lambda: _read_all(stream, location), mapping, deferred=member)
         return
     count = 0
     try:
@@ -229,7 +268,12 @@ def _read_csv(
         yield Skipped(location, f"not readable as CSV: {error}")
 
 
-def _pending(kind: str, location: str, read: Callable[[], bytes], *options: object) -> Iterator[Pending]:
+def _pending(
+    kind: str, location: str, read: Callable[[], bytes], *options: object, deferred: ZipMember | None = None
+) -> Iterator[Pending]:
+    if deferred is not None:
+        yield PendingRecord(kind, location, deferred, options)
+        return
     try:
         data = read()
     except RecordError as error:
@@ -239,9 +283,8 @@ def _pending(kind: str, location: str, read: Callable[[], bytes], *options: obje
 
 
 def _convert_json(pending: PendingRecord) -> Trial:
-    assert isinstance(pending.payload, bytes)
     try:
-        document = orjson.loads(pending.payload.decode("utf-8-sig", errors="replace"))
+        document = orjson.loads(_document_bytes(pending).decode("utf-8-sig", errors="replace"))
     except json.JSONDecodeError as error:
         raise RecordError(f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
     return _trial_from_object(document, pending.location, pending.options[0])
@@ -265,12 +308,12 @@ def _convert_row(pending: PendingRecord) -> Trial:
 
 
 def _convert_xml(pending: PendingRecord) -> Trial:
-    return _xml_trial(pending.payload, str(pending.options[0]), pending.location)  # type: ignore[arg-type]
+    return _xml_trial(_document_bytes(pending), str(pending.options[0]), pending.location)
 
 
 def _convert_page(pending: PendingRecord) -> Trial:
     encoding, html = pending.options
-    return _page_trial(pending.payload, str(encoding), pending.location, bool(html))  # type: ignore[arg-type]
+    return _page_trial(_document_bytes(pending), str(encoding), pending.location, bool(html))
 
 
 _CONVERTERS: dict[str, Callable[[PendingRecord], Trial]] = {

@@ -46,6 +46,12 @@ class ConceptMatch:
     text: str
 
 
+def _mostly_capitals(text: str) -> bool:
+    """An all-capitals title, where "ALL" is just the word "all" (a short label like "R/R B-ALL" is not one)."""
+    letters = sum(c.isalpha() for c in text)
+    return letters >= _TITLE_LETTERS and sum(c.isupper() for c in text) / letters >= _MOSTLY_UPPER
+
+
 def _tokens(text: str) -> list[re.Match[str]]:
     return list(_TOKEN.finditer(text))
 
@@ -100,9 +106,7 @@ class Vocabulary:
         """Concepts named in ``text``, leftmost-longest, without overlaps."""
         tokens = _tokens(text)
         folded = [americanize(t.group(0).lower()) for t in tokens]
-        letters = [c for c in text if c.isalpha()]
-        # In an all-capitals title "ALL" is just the word "all"; a short label like "R/R B-ALL" is not a title.
-        use_exact = len(letters) < _TITLE_LETTERS or sum(c.isupper() for c in letters) / len(letters) < _MOSTLY_UPPER
+        use_exact = any(t.group(0) in self._first_exact for t in tokens) and not _mostly_capitals(text)
         matches: list[ConceptMatch] = []
         i = 0
         while i < len(tokens):

@@ -35,12 +35,23 @@ def _trigger() -> re.Pattern[str]:
     return re.compile("|".join(sorted(cores, key=len, reverse=True)))
 
 
-_WORD = re.compile(r"[a-z]+")
-
-
 def normalize_spelling(text: str) -> str:
     """Lower-case ``text`` and give every word its American spelling."""
     lowered = text.lower()
-    if not _trigger().search(lowered):
+    pieces: list[str] = []
+    done = 0
+    for match in _trigger().finditer(lowered):
+        start, end = match.start(), match.end()
+        if start < done:
+            continue
+        # Widen the match to its whole word, then respell that word.
+        while start > 0 and lowered[start - 1].isalpha():
+            start -= 1
+        while end < len(lowered) and lowered[end].isalpha():
+            end += 1
+        pieces += [lowered[done:start], americanize(lowered[start:end])]
+        done = end
+    if not pieces:
         return lowered
-    return _WORD.sub(lambda m: americanize(m.group(0)), lowered)
+    pieces.append(lowered[done:])
+    return "".join(pieces)
