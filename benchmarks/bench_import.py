@@ -30,7 +30,9 @@ def child(zip_path: str, db_path: str) -> None:
         report = import_paths(store, [zip_path])
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"counts": dict(report.counts), "seconds": elapsed, "peak_mb": peak_mb}))
+    # Converter processes have ended by now; ru_maxrss of children is the largest of them.
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"counts": dict(report.counts), "seconds": elapsed, "peak_mb": peak_mb, "worker_mb": worker_mb}))
 
 
 def main() -> None:
@@ -57,7 +59,8 @@ def main() -> None:
         print(
             f"{fmt:>4}: {imported:,} imported, {result['counts'].get('skipped', 0)} skipped in "
             f"{result['seconds']:.1f} s = {imported / result['seconds']:,.0f} records/s; "
-            f"peak memory {result['peak_mb']:.0f} MB; zip {zip_path.stat().st_size / 1e6:.0f} MB"
+            f"peak memory {result['peak_mb']:.0f} MB (+ {result['worker_mb']:.0f} MB per converter process); "
+            f"zip {zip_path.stat().st_size / 1e6:.0f} MB"
         )
 
 

@@ -1,8 +1,9 @@
 """Build large benchmark inputs by replicating the real records in ../shared under new ids.
 
-- v2: the real ClinicalTrials.gov API v2 record NCT02513394, without its results section and
-  with its first 20 of 437 sites (a typical record's size), copied under new NCT ids into a
-  zip of per-study JSON files, as CT.gov's bulk download is laid out.
+- v2: the real ClinicalTrials.gov API v2 record NCT02513394, without its results section, without
+  `locations_nested` (a copy of the sites outside the API schema, added by the project it came
+  from) and with its first 20 of 437 sites (nearer a typical record's size), copied under new NCT
+  ids into a zip of per-study JSON files, as CT.gov's bulk download is laid out.
 - xml: the 65 real legacy XML records, round-robin under new NCT ids, in a zip.
 - store: a trial store filled from the xml zip, for search benchmarks.
 """
@@ -33,8 +34,9 @@ def v2_zip(records: int) -> Path:
     study = json.loads((SHARED / "data/ctgov-api-v2/NCT02513394.json").read_text("utf-8"))
     study.pop("resultsSection", None)
     study.pop("documentSection", None)
-    locations = study["protocolSection"]["contactsLocationsModule"]["locations"]
-    study["protocolSection"]["contactsLocationsModule"]["locations"] = locations[:20]
+    contacts_locations = study["protocolSection"]["contactsLocationsModule"]
+    contacts_locations.pop("locations_nested", None)
+    contacts_locations["locations"] = contacts_locations["locations"][:20]
     statuses = ["RECRUITING", "COMPLETED", "ACTIVE_NOT_RECRUITING", "NOT_YET_RECRUITING", "TERMINATED"]
     with zipfile.ZipFile(path.with_suffix(".tmp"), "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for index in range(records):

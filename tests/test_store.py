@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,20 @@ def test_save_outcomes_are_reported(store: TrialStore, shared_dir: Path) -> None
     assert results == []
     report = import_paths(store, [shared_dir / "data/ctgov-legacy-xml/NCT05380414.xml"])
     assert report.counts[ImportOutcome.IMPORTED.value] == 1
+
+
+def test_parallel_import_gives_the_same_store_as_serial(tmp_path: Path, shared_dir: Path) -> None:
+    archive = tmp_path / "xml.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted((shared_dir / "data/ctgov-legacy-xml").glob("*.xml")):
+            out.write(path, path.name)
+        out.writestr("broken.xml", "<clinical_study><id_info>")
+    contents = []
+    for workers in (1, 2):
+        with TrialStore(tmp_path / f"w{workers}.db") as store:
+            report = import_paths(store, [archive], workers=workers)
+            assert report.counts == {"imported": 65, "skipped": 1}
+            assert report.skipped[0].location.endswith("!broken.xml")
+            rows = store.db.execute("SELECT id, content_hash FROM trials ORDER BY id").fetchall()
+            contents.append([tuple(row) for row in rows])
+    assert contents[0] == contents[1]

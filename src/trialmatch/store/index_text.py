@@ -8,6 +8,8 @@ leukemia" and a search for "leukaemia" finds every kind of leukaemia.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from trialmatch.trials.record import Trial
 from trialmatch.vocabulary import load_vocabulary, normalize_spelling
 
@@ -28,20 +30,27 @@ def topic_concepts(trial: Trial) -> list[str]:
     Criteria and summaries are left out on purpose: "no prior AML" doesn't make a trial an AML trial.
     """
     vocabulary = load_vocabulary()
-    about = [
-        trial.brief_title or "",
-        trial.official_title or "",
+    names = [
         *trial.conditions,
         *(mesh.term for mesh in trial.condition_mesh),
         *trial.keywords,
         *(i.name for i in trial.interventions),
     ]
     ids: list[str] = []
-    for text in about:
-        for concept_id in vocabulary.concept_ids(text, _TOPIC_KINDS):
+    titles = [title for title in (trial.brief_title, trial.official_title) if title]
+    found = [vocabulary.concept_ids(title, _TOPIC_KINDS) for title in titles]
+    found += [_name_concepts(name) for name in names]
+    for concept_ids in found:
+        for concept_id in concept_ids:
             if concept_id not in ids:
                 ids.append(concept_id)
     return ids
+
+
+@lru_cache(maxsize=8192)
+def _name_concepts(name: str) -> tuple[str, ...]:
+    # Condition, keyword and drug names repeat across thousands of trials; titles don't, so they aren't cached.
+    return tuple(load_vocabulary().concept_ids(name, _TOPIC_KINDS))
 
 
 def index_columns(trial: Trial) -> tuple[str, str, str, str, str, str, str]:

@@ -131,14 +131,18 @@ def _parse(data: bytes) -> etree._Element:
 
 def _text(element: etree._Element, path: str) -> str | None:
     found = element.find(path)
-    if found is None or found.text is None:
+    return _clean(found.text) if found is not None else None
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
         return None
-    text = found.text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     return text or None
 
 
 def _texts(element: etree._Element, path: str) -> list[str]:
-    return [text for found in element.findall(path) if (text := _text(found, "."))]
+    return [text for found in element.findall(path) if (text := _clean(found.text))]
 
 
 def _age(element: etree._Element, path: str) -> AgeLimit | None:
@@ -181,34 +185,37 @@ def _contact(element: etree._Element, role: str | None = "CONTACT") -> Contact:
 
 
 def _site(element: etree._Element) -> Site:
-    # Sites are most of a large record: read each level's children in one pass instead of path lookups.
-    fields = _child_texts(element)
-    facility = element.find("facility")
-    name_and_address = _child_texts(facility) if facility is not None else {}
-    address_element = facility.find("address") if facility is not None else None
-    address = _child_texts(address_element) if address_element is not None else {}
-    status = parse_status(fields.get("status"))
-    contacts = [_contact(found) for found in element.findall("contact") + element.findall("contact_backup")]
-    contacts += [_contact(found, enum_name(_text(found, "role"))) for found in element.findall("investigator")]
+    # Sites are most of a large record: walk each level's children once instead of path lookups.
+    status_text, facility, contacts, investigators = None, {}, [], []
+    for child in element.iterchildren(tag=etree.Element):
+        if child.tag == "status":
+            status_text = _clean(child.text)
+        elif child.tag == "facility":
+            facility = _child_texts(child)
+            address = child.find("address")
+            facility.update(_child_texts(address) if address is not None else {})
+        elif child.tag in ("contact", "contact_backup"):
+            contacts.append(_contact(child))
+        elif child.tag == "investigator":
+            investigators.append(_contact(child, enum_name(_text(child, "role"))))
+    status = parse_status(status_text)
     return Site(
-        facility=name_and_address.get("name"),
-        city=address.get("city"),
-        state=address.get("state"),
-        zip=address.get("zip"),
-        country=address.get("country"),
+        facility=facility.get("name"),
+        city=facility.get("city"),
+        state=facility.get("state"),
+        zip=facility.get("zip"),
+        country=facility.get("country"),
         status=status.value if status in SITE_STATUSES else None,
-        contacts=contacts,
+        contacts=contacts + investigators,
     )
 
 
 def _child_texts(element: etree._Element) -> dict[str, str]:
     """Tag -> cleaned text of an element's direct children (first of each tag)."""
     texts: dict[str, str] = {}
-    for child in element:
-        if isinstance(child.tag, str) and child.tag not in texts and child.text:
-            text = child.text.replace("\r\n", "\n").replace("\r", "\n").strip()
-            if text:
-                texts[child.tag] = text
+    for child in element.iterchildren(tag=etree.Element):
+        if child.tag not in texts and (text := _clean(child.text)):
+            texts[child.tag] = text
     return texts
 
 

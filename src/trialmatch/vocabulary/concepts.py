@@ -83,6 +83,7 @@ class Vocabulary:
         self._longest = max((len(k) for k in (*self._folded, *self._exact)), default=0)
         self._first_folded = {key[0] for key in self._folded}
         self._first_exact = {key[0] for key in self._exact}
+        self._ancestors: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.concepts)
@@ -92,6 +93,11 @@ class Vocabulary:
 
     def ancestors(self, concept_id: str) -> list[str]:
         """Every broader concept id, nearest first (B-ALL -> ALL, acute leukemia, leukemia …)."""
+        if concept_id not in self._ancestors:
+            self._ancestors[concept_id] = tuple(self._walk_up(concept_id))
+        return list(self._ancestors[concept_id])
+
+    def _walk_up(self, concept_id: str) -> list[str]:
         seen: list[str] = []
         queue = list(self.concepts[concept_id].parents) if concept_id in self.concepts else []
         while queue:
