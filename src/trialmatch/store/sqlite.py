@@ -143,7 +143,11 @@ class TrialStore:
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports rewrite FTS pages often
+        is_new = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone() is None
         self.db.executescript(_SCHEMA)
+        if is_new:
+            # Buffer more index changes in memory before writing a segment: fewer merges on bulk imports.
+            self.db.execute("INSERT INTO trials_fts(trials_fts, rank) VALUES ('hashsize', 16777216)")
         self.db.execute(
             "INSERT OR IGNORE INTO store_info(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -222,7 +226,7 @@ class TrialStore:
         with self.transaction():
             return self.save_prepared(prepare_trial(trial))
 
-    def save_many(self, trials: Iterable[Trial | PreparedTrial], batch_size: int = 500) -> Iterator[SaveResult]:
+    def save_many(self, trials: Iterable[Trial | PreparedTrial], batch_size: int = 2000) -> Iterator[SaveResult]:
         """Save a stream of trials, committing every ``batch_size`` so memory stays flat."""
         batch = 0
         self.db.execute("BEGIN")
@@ -290,7 +294,7 @@ class TrialStore:
         self.db.executemany(
             "INSERT INTO sites (trial_rowid, position, facility, city, country, country_code, status, lat, lon) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(rowid, *site) for site in prepared.sites],
+            [(rowid, *_located(site)) for site in prepared.sites],
         )
 
     def _record_changes(self, prepared: PreparedTrial, old: dict) -> list[str]:
@@ -353,23 +357,33 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
         "source_location": trial.provenance.location,
         "imported_at": trial.provenance.imported_at,
     }
-    sites = []
-    for position, site in enumerate(trial.sites):
-        geo = site_location(site)
-        sites.append(
-            (
-                position,
-                site.facility,
-                site.city,
-                site.country,
-                country_code(site.country),
-                site.status,
-                geo.lat if geo else None,
-                geo.lon if geo else None,
-            )
+    # Sites without coordinates are placed from the gazetteer when saved (see _located), so
+    # converter processes don't each load it.
+    sites = [
+        (
+            position,
+            site.facility,
+            site.city,
+            site.country,
+            country_code(site.country),
+            site.status,
+            site.geo.lat if site.geo else None,
+            site.geo.lon if site.geo else None,
         )
+        for position, site in enumerate(trial.sites)
+    ]
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
     return PreparedTrial(trial.id, columns, index_columns(trial), registry_ids, tuple(sites))
+
+
+def _located(row: tuple[object, ...]) -> tuple[object, ...]:
+    """A site row with coordinates from the gazetteer when the source gave none."""
+    position, facility, city, country, code, status, lat, lon = row
+    if lat is None and isinstance(city, str) and city:
+        place = locate_city(city, country if isinstance(country, str) else None)
+        if place is not None:
+            lat, lon = place.lat, place.lon
+    return position, facility, city, country, code, status, lat, lon
 
 
 def site_location(site: Site) -> GeoPoint | None:

@@ -114,6 +114,15 @@ def std_ages(minimum: AgeLimit | None, maximum: AgeLimit | None) -> list[str]:
     return [name for name, start, end in groups if low < end and high >= start]
 
 
+def _without_results(data: bytes) -> bytes:
+    """The record without its <clinical_results> block, which is most of a large record and never read."""
+    start = data.find(b"<clinical_results>")
+    end = data.find(b"</clinical_results>", start)
+    if start == -1 or end == -1:
+        return data
+    return data[:start] + data[end + len(b"</clinical_results>") :]
+
+
 def _parse(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
@@ -272,7 +281,7 @@ def _study_type(text: str | None) -> str | None:
 
 def trial_from_xml(data: bytes, location: str) -> Trial:
     """Convert one legacy CT.gov XML record; raise RecordError when it can't be read."""
-    root = _parse(data)
+    root = _parse(_without_results(data))
     lead = root.find("sponsors/lead_sponsor")
     lead_sponsor = _organization(lead) if lead is not None else None
     ids = _ids(root, lead_sponsor.name if lead_sponsor else None)
