@@ -78,6 +78,7 @@ def _parser() -> etree.XMLParser:
         load_dtd=False,
         remove_comments=True,
         remove_pis=True,
+        remove_blank_text=True,
     )
 
 
