@@ -146,3 +146,17 @@ def test_query_syntax_is_never_passed_through(demo_store: TrialStore) -> None:
         except SearchError as error:
             assert "nothing to search for" in str(error)
     assert demo_store.count() > 350
+
+
+def test_a_trial_with_sites_far_apart_is_found_near_each_of_them(demo_store: TrialStore) -> None:
+    for city in ("Anchorage", "Vienna"):
+        results = search(demo_store, SearchQuery(text="breast", near=parse_place(city), radius_km=50))
+        assert PALLAS in [hit.trial.id for hit in results.hits], city
+        nearest = next(hit.nearest_site for hit in results.hits if hit.trial.id == PALLAS)
+        assert nearest.distance_km < 50
+
+
+def test_filters_alone_without_words(demo_store: TrialStore) -> None:
+    results = search(demo_store, SearchQuery(near=parse_place("Hefei"), radius_km=50, sort="distance"))
+    assert [hit.trial.id for hit in results.hits] == [CHINESE_PAEDIATRIC]
+    assert results.total_is_exact

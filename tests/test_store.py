@@ -37,11 +37,12 @@ def newer_version(study: dict) -> dict:
 def test_importing_the_same_record_twice_changes_nothing(store: TrialStore, shared_dir: Path) -> None:
     path = shared_dir / "data/ctgov-api-v2/NCT02513394.json"
     first = import_paths(store, [path])
-    before = store.db.execute("SELECT record, imported_at FROM trials").fetchall()
+    snapshot = "SELECT r.record, t.imported_at FROM trials t JOIN trial_records r ON r.rowid = t.rowid"
+    before = store.db.execute(snapshot).fetchall()
     second = import_paths(store, [path])
     assert first.counts["imported"] == 1
     assert second.counts == {"unchanged": 1}
-    assert [tuple(r) for r in store.db.execute("SELECT record, imported_at FROM trials")] == [tuple(r) for r in before]
+    assert [tuple(r) for r in store.db.execute(snapshot)] == [tuple(r) for r in before]
     assert store.changes() == []
 
 

@@ -147,3 +147,4 @@ def bounding_box(place: Place, radius_km: float) -> tuple[float, float, float, f
     cos_lat = max(math.cos(math.radians(place.lat)), 1e-6)
     dlon = min(180.0, math.degrees(radius_km / (EARTH_RADIUS_KM * cos_lat)))
     return place.lat - dlat, place.lat + dlat, place.lon - dlon, place.lon + dlon
+

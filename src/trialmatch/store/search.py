@@ -9,17 +9,23 @@ trial (title, conditions, keywords, interventions, summary or criteria).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from trialmatch.places import Place, bounding_box, country_code, distance_km
+from trialmatch.places import EARTH_RADIUS_KM, Place, bounding_box, country_code, distance_km
 from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token
 from trialmatch.store.sqlite import TrialStore, site_location
 from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
 from trialmatch.vocabulary import load_vocabulary, normalize_spelling
 
 SortOrder = Literal["relevance", "distance", "updated"]
+
+#: Counting stops here: "1,000+ trials" is as useful as an exact count and much faster.
+COUNT_LIMIT = 1000
+#: A radius that takes in the whole planet, for a place given without one.
+_WHOLE_EARTH_KM = 20_040.0
 
 #: Words that carry no meaning in a trial search; dropping them keeps "trials for ALL in
 #: children" from requiring the word "for".
@@ -74,6 +80,8 @@ class SearchResults:
     hits: list[SearchHit]
     #: The FTS5 expression the text became, for debugging and "why did this match".
     match_expression: str | None
+    #: False when more than COUNT_LIMIT trials match and ``total`` is that limit.
+    total_is_exact: bool = True
 
 
 def search(store: TrialStore, query: SearchQuery) -> SearchResults:
@@ -84,44 +92,78 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
     if query.sort == "distance" and query.near is None:
         raise SearchError("sorting by distance needs a place: give --near")
     where, params = _filters(store, query)
-    nearby = _sites_within(store, query) if query.near is not None else None
-    if nearby is not None:
-        where.append("t.rowid IN (SELECT value FROM json_each(:nearby))")
-        params["nearby"] = json.dumps(list(nearby))
-
+    columns = ["t.rowid AS rowid", "t.last_update AS last_update", "t.id AS id"]
     if match:
         source = "trials_fts JOIN trials t ON t.rowid = trials_fts.rowid"
         where.insert(0, "trials_fts MATCH :match")
         params["match"] = match
-        score = f"bm25(trials_fts, {', '.join(str(w) for w in COLUMN_WEIGHTS)})"
+        columns.append(f"bm25(trials_fts, {', '.join(str(w) for w in COLUMN_WEIGHTS)}) AS score")
     else:
-        source, score = "trials t", "NULL"
+        source = "trials t"
+        columns.append("NULL AS score")
+    if query.near is not None:
+        distance, box = _nearest_site_distance(query, params)
+        # Trials whose sites all lie outside the box are dropped on their own row, before any site is read.
+        where.append(
+            "t.site_max_lat >= :min_lat AND t.site_min_lat <= :max_lat "
+            "AND t.site_max_lon >= :min_lon AND t.site_min_lon <= :max_lon"
+        )
+        columns.append(f"(SELECT min({distance}) FROM sites s WHERE s.trial_rowid = t.rowid AND {box}) AS distance")
+    else:
+        columns.append("NULL AS distance")
     condition = " AND ".join(where) or "1 = 1"
-    total = store.db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", params).fetchone()[0]
-
+    in_range = " WHERE distance <= :radius" if query.near is not None else ""
+    outer = f"FROM (SELECT {', '.join(columns)} FROM {source} WHERE {condition}){in_range}"
+    # Counting needs no relevance scores, and stops at the limit.
+    unscored = [c for c in columns if not c.endswith(" AS score")]
+    counted = f"SELECT 1 FROM (SELECT {', '.join(unscored)} FROM {source} WHERE {condition}){in_range}"
+    total = store.db.execute(f"SELECT count(*) FROM ({counted} LIMIT {COUNT_LIMIT + 1})", params).fetchone()[0]
     order = {
-        "relevance": "score, t.last_update DESC" if match else "t.last_update DESC, t.id",
-        "updated": "t.last_update DESC, t.id",
-        "distance": "t.id",
+        "relevance": "score, last_update DESC, id" if match else "last_update DESC, id",
+        "updated": "last_update DESC, id",
+        "distance": "distance, score, id",
     }[query.sort]
-    if query.sort == "distance" and nearby is not None:
-        rows = store.db.execute(f"SELECT t.rowid, {score} AS score FROM {source} WHERE {condition}", params).fetchall()
-        rows.sort(key=lambda r: (nearby[r["rowid"]][0], r["score"] or 0))
-        rows = rows[query.offset : query.offset + query.limit]
-    else:
-        params.update(limit=query.limit, offset=query.offset)
-        rows = store.db.execute(
-            f"SELECT t.rowid, {score} AS score FROM {source} WHERE {condition} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset",
-            params,
-        ).fetchall()
+    rows = store.db.execute(
+        f"SELECT rowid, score {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
+        {**params, "limit": query.limit, "offset": query.offset},
+    ).fetchall()
     trials = store.get_many(r["rowid"] for r in rows)
     hits = [
         SearchHit(trials[r["rowid"]], r["score"], _nearest_site(trials[r["rowid"]], query))
         for r in rows
         if r["rowid"] in trials
     ]
-    return SearchResults(total, hits, match)
+    return SearchResults(min(total, COUNT_LIMIT), hits, match, total_is_exact=total <= COUNT_LIMIT)
+
+
+#: Great-circle distance in km from the user's place (parameters set by _nearest_site_distance) to site ``s``.
+_HAVERSINE = (
+    ":earth_diameter * asin(min(1.0, sqrt("
+    "power(sin((radians(s.lat) - :phi0) / 2), 2) + "
+    ":cos_phi0 * cos(radians(s.lat)) * power(sin((radians(s.lon) - :lambda0) / 2), 2))))"
+)
+
+
+def _nearest_site_distance(query: SearchQuery, params: dict[str, object]) -> tuple[str, str]:
+    """SQL for a site's distance from the user's place, and the condition that keeps sites in range."""
+    assert query.near is not None
+    radius = query.radius_km if query.radius_km is not None else _WHOLE_EARTH_KM
+    min_lat, max_lat, min_lon, max_lon = bounding_box(query.near, radius)
+    params.update(
+        phi0=math.radians(query.near.lat),
+        lambda0=math.radians(query.near.lon),
+        cos_phi0=math.cos(math.radians(query.near.lat)),
+        earth_diameter=2 * EARTH_RADIUS_KM,
+        min_lat=min_lat,
+        max_lat=max_lat,
+        min_lon=min_lon,
+        max_lon=max_lon,
+        radius=radius,
+    )
+    box = "s.lat BETWEEN :min_lat AND :max_lat AND s.lon BETWEEN :min_lon AND :max_lon"
+    if "country" in params:
+        box += " AND s.country_code = :country"  # the nearest site must also be in the chosen country
+    return _HAVERSINE, box
 
 
 def build_match_expression(text: str) -> str | None:
@@ -208,24 +250,6 @@ def _checked(enum: type, value: str, what: str) -> str:
         choices = ", ".join(m.lower() for m in enum.__members__)
         raise SearchError(f"unknown {what} {value!r}; choose from {choices}")
     return key
-
-
-def _sites_within(store: TrialStore, query: SearchQuery) -> dict[int, tuple[float, int]]:
-    """Trial rowid -> (distance to its nearest site in km, that site's position)."""
-    assert query.near is not None
-    radius = query.radius_km if query.radius_km is not None else 20_000.0
-    min_lat, max_lat, min_lon, max_lon = bounding_box(query.near, radius)
-    sql = "SELECT trial_rowid, position, lat, lon FROM sites WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
-    params: list[object] = [min_lat, max_lat, min_lon, max_lon]
-    if query.country and (code := country_code(query.country)):
-        sql += " AND country_code = ?"
-        params.append(code)
-    nearest: dict[int, tuple[float, int]] = {}
-    for rowid, position, lat, lon in store.db.execute(sql, params):
-        distance = distance_km(query.near.lat, query.near.lon, lat, lon)
-        if distance <= radius and (rowid not in nearest or distance < nearest[rowid][0]):
-            nearest[rowid] = (distance, position)
-    return nearest
 
 
 def _nearest_site(trial: Trial, query: SearchQuery) -> NearestSite | None:

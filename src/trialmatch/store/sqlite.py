@@ -9,6 +9,7 @@ which alerts will read.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -42,7 +43,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
-    record TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     title TEXT,
     overall_status TEXT,
@@ -53,11 +53,21 @@ CREATE TABLE IF NOT EXISTS trials (
     max_age_limit_days REAL,
     sex TEXT,
     last_update TEXT,
+    -- The box around all the trial's sites: a distance search skips trials whose box is out of range.
+    site_min_lat REAL,
+    site_max_lat REAL,
+    site_min_lon REAL,
+    site_max_lon REAL,
     source TEXT NOT NULL,
     source_location TEXT NOT NULL,
     imported_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trials_status ON trials(overall_status);
+-- Records live apart from the filter columns, so filtering never reads through large JSON.
+CREATE TABLE IF NOT EXISTS trial_records (
+    rowid INTEGER PRIMARY KEY REFERENCES trials(rowid) ON DELETE CASCADE,
+    record TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS trials_last_update ON trials(last_update);
 CREATE TABLE IF NOT EXISTS registry_ids (
     registry_id TEXT NOT NULL COLLATE NOCASE,
@@ -77,7 +87,6 @@ CREATE TABLE IF NOT EXISTS sites (
     lon REAL,
     PRIMARY KEY (trial_rowid, position)
 );
-CREATE INDEX IF NOT EXISTS sites_geo ON sites(lat, lon);
 CREATE INDEX IF NOT EXISTS sites_country ON sites(country_code, trial_rowid);
 CREATE TABLE IF NOT EXISTS trial_changes (
     id INTEGER PRIMARY KEY,
@@ -139,6 +148,7 @@ class TrialStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        _ensure_math_functions(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
@@ -168,10 +178,13 @@ class TrialStore:
 
     def get(self, trial_id: str) -> Trial | None:
         """A trial by its id or by any of its registry ids (NCT, sponsor number, EudraCT …)."""
-        row = self.db.execute("SELECT record FROM trials WHERE id = ? COLLATE NOCASE", (trial_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid WHERE t.id = ? COLLATE NOCASE",
+            (trial_id,),
+        ).fetchone()
         if row is None:
             row = self.db.execute(
-                "SELECT t.record FROM registry_ids r JOIN trials t ON t.rowid = r.trial_rowid "
+                "SELECT t.record FROM registry_ids r JOIN trial_records t ON t.rowid = r.trial_rowid "
                 "WHERE r.registry_id = ? ORDER BY t.rowid LIMIT 1",
                 (trial_id.strip(),),
             ).fetchone()
@@ -182,12 +195,15 @@ class TrialStore:
         if not wanted:
             return {}
         rows = self.db.execute(
-            "SELECT rowid, record FROM trials WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)
+            "SELECT rowid, record FROM trial_records WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
         )
         return {row["rowid"]: Trial.model_validate_json(row["record"]) for row in rows}
 
     def iter_trials(self) -> Iterator[Trial]:
-        for row in self.db.execute("SELECT record FROM trials ORDER BY id"):
+        for row in self.db.execute(
+            "SELECT r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid ORDER BY t.id"
+        ):
             yield Trial.model_validate_json(row["record"])
 
     def changes(self, trial_id: str | None = None, since: str | None = None) -> list[TrialChange]:
@@ -257,11 +273,17 @@ class TrialStore:
     def save_prepared(self, prepared: PreparedTrial) -> SaveResult:
         """Save a trial already prepared with ``prepare_trial`` (which may run in another process)."""
         existing = self.db.execute(
-            "SELECT rowid, record, content_hash, last_update FROM trials WHERE id = ?", (prepared.id,)
+            "SELECT t.rowid, r.record, t.content_hash, t.last_update FROM trials t "
+            "JOIN trial_records r ON r.rowid = t.rowid WHERE t.id = ?",
+            (prepared.id,),
         ).fetchone()
+        sites = [_located(site) for site in prepared.sites]
+        columns = {**prepared.columns, **_site_box(sites)}
         if existing is None:
-            cursor = self.db.execute(_INSERT_TRIAL, prepared.columns)
-            self._index(int(cursor.lastrowid or 0), prepared)
+            cursor = self.db.execute(_INSERT_TRIAL, columns)
+            rowid = int(cursor.lastrowid or 0)
+            self.db.execute("INSERT INTO trial_records (rowid, record) VALUES (?, ?)", (rowid, prepared.record))
+            self._index(rowid, prepared, sites)
             return SaveResult(ImportOutcome.IMPORTED, prepared.id)
         if existing["content_hash"] == prepared.columns["content_hash"]:
             return SaveResult(ImportOutcome.UNCHANGED, prepared.id)
@@ -277,11 +299,12 @@ class TrialStore:
         self.db.execute("DELETE FROM trials_fts WHERE rowid = ?", (rowid,))
         self.db.execute("DELETE FROM sites WHERE trial_rowid = ?", (rowid,))
         self.db.execute("DELETE FROM registry_ids WHERE trial_rowid = ?", (rowid,))
-        self.db.execute(_UPDATE_TRIAL, {**prepared.columns, "rowid": rowid})
-        self._index(rowid, prepared)
+        self.db.execute(_UPDATE_TRIAL, {**columns, "rowid": rowid})
+        self.db.execute("UPDATE trial_records SET record = ? WHERE rowid = ?", (prepared.record, rowid))
+        self._index(rowid, prepared, sites)
         return SaveResult(ImportOutcome.UPDATED, prepared.id, changed_fields=tuple(changed))
 
-    def _index(self, rowid: int, prepared: PreparedTrial) -> None:
+    def _index(self, rowid: int, prepared: PreparedTrial, sites: list[tuple[object, ...]]) -> None:
         self.db.execute(
             "INSERT INTO trials_fts (rowid, title, conditions, keywords, interventions, summary, criteria, concepts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -294,11 +317,11 @@ class TrialStore:
         self.db.executemany(
             "INSERT INTO sites (trial_rowid, position, facility, city, country, country_code, status, lat, lon) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(rowid, *_located(site)) for site in prepared.sites],
+            [(rowid, *site) for site in sites],
         )
 
     def _record_changes(self, prepared: PreparedTrial, old: dict) -> list[str]:
-        new = json.loads(str(prepared.columns["record"]))
+        new = json.loads(prepared.record)
         changed: list[str] = []
         for field, path in TRACKED_FIELDS.items():
             before, after = _dig(old, path), _dig(new, path)
@@ -329,6 +352,7 @@ class PreparedTrial:
     """
 
     id: str
+    record: str
     columns: dict[str, object]
     fts: tuple[str, ...]
     registry_ids: tuple[tuple[str, str], ...]
@@ -343,7 +367,6 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     record = f'{content[:-1]},"provenance":{trial.provenance.model_dump_json(exclude_none=True)}}}'
     columns: dict[str, object] = {
         "id": trial.id,
-        "record": record,
         "content_hash": content_digest(content),
         "title": trial.title,
         "overall_status": trial.overall_status.value if trial.overall_status else None,
@@ -373,7 +396,7 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
         for position, site in enumerate(trial.sites)
     ]
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
-    return PreparedTrial(trial.id, columns, index_columns(trial), registry_ids, tuple(sites))
+    return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites))
 
 
 def _located(row: tuple[object, ...]) -> tuple[object, ...]:
@@ -386,6 +409,17 @@ def _located(row: tuple[object, ...]) -> tuple[object, ...]:
     return position, facility, city, country, code, status, lat, lon
 
 
+def _site_box(sites: list[tuple[object, ...]]) -> dict[str, float | None]:
+    lats = [site[6] for site in sites if isinstance(site[6], float | int)]
+    lons = [site[7] for site in sites if isinstance(site[7], float | int)]
+    return {
+        "site_min_lat": min(lats, default=None),
+        "site_max_lat": max(lats, default=None),
+        "site_min_lon": min(lons, default=None),
+        "site_max_lon": max(lons, default=None),
+    }
+
+
 def site_location(site: Site) -> GeoPoint | None:
     """Where a site is: its own geo point, else its city from the gazetteer (approximate)."""
     if site.geo is not None:
@@ -396,7 +430,6 @@ def site_location(site: Site) -> GeoPoint | None:
 
 _COLUMN_NAMES = (
     "id",
-    "record",
     "content_hash",
     "title",
     "overall_status",
@@ -409,11 +442,31 @@ _COLUMN_NAMES = (
     "source",
     "source_location",
     "imported_at",
+    "site_min_lat",
+    "site_max_lat",
+    "site_min_lon",
+    "site_max_lon",
 )
 _INSERT_TRIAL = (
     f"INSERT INTO trials ({', '.join(_COLUMN_NAMES)}) VALUES ({', '.join(':' + name for name in _COLUMN_NAMES)})"
 )
 _UPDATE_TRIAL = f"UPDATE trials SET {', '.join(f'{n} = :{n}' for n in _COLUMN_NAMES)} WHERE rowid = :rowid"
+
+
+def _ensure_math_functions(db: sqlite3.Connection) -> None:
+    """Distance search uses SQLite's math functions; add them where SQLite was built without."""
+    try:
+        db.execute("SELECT sin(0), asin(0), radians(0), power(2, 2)")
+    except sqlite3.OperationalError:
+        for name, arity, function in (
+            ("sin", 1, math.sin),
+            ("cos", 1, math.cos),
+            ("asin", 1, math.asin),
+            ("sqrt", 1, math.sqrt),
+            ("radians", 1, math.radians),
+            ("power", 2, math.pow),
+        ):
+            db.create_function(name, arity, function, deterministic=True)
 
 
 class _Transaction:
