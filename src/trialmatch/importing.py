@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from trialmatch.store.sqlite import ImportOutcome, PreparedTrial, SaveResult, TrialStore, prepare_trial
+from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
 from trialmatch.trials.sources import Pending, Skipped, convert, list_input_files, read_pending
 
@@ -112,7 +113,12 @@ def _prepare(item: Pending) -> PreparedTrial | Skipped:
     if isinstance(item, Skipped):
         return item
     converted = convert(item)
-    return converted if isinstance(converted, Skipped) else prepare_trial(converted)
+    if isinstance(converted, Skipped):
+        return converted
+    try:
+        return prepare_trial(converted)
+    except RecordError as error:
+        return Skipped(item.location, str(error))
 
 
 def _prepare_batch(batch: list[Pending]) -> list[PreparedTrial | Skipped]:

@@ -227,6 +227,7 @@ def search_command(
 def _results_json(results, page: int, limit: int) -> dict:  # type: ignore[no-untyped-def]
     return {
         "total": results.total,
+        "total_is_exact": results.total_is_exact,
         "page": page,
         "limit": limit,
         "results": [

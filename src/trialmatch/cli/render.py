@@ -41,7 +41,8 @@ def phases_label(trial: Trial) -> str:
 def render_search(console: Console, results: SearchResults, page: int, limit: int) -> None:
     first = (page - 1) * limit + 1
     last = first + len(results.hits) - 1
-    table = Table(title=f"Trials {first}–{last} of {results.total}", show_lines=False, expand=True)
+    total = f"{results.total:,}" + ("" if results.total_is_exact else "+")
+    table = Table(title=f"Trials {first}–{last} of {total}", show_lines=False, expand=True)
     table.add_column("Trial", no_wrap=True)
     table.add_column("Title", ratio=3)
     table.add_column("Status")

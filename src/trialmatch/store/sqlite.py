@@ -19,9 +19,12 @@ from pathlib import Path
 
 from trialmatch.places import country_code, locate_city
 from trialmatch.store.index_text import index_columns
+from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import AgeLimit, GeoPoint, Site, Trial, content_digest
 
 DB_PATH_ENV = "TRIALMATCH_DB"
+#: Longest text a single field may hold; real criteria are well under 100 kB.
+MAX_FIELD_CHARS = 1_000_000
 SCHEMA_VERSION = 1
 
 #: Fields whose changes are recorded, and how to read them from a record's JSON.
@@ -251,6 +254,8 @@ class TrialStore:
                 self.db.execute("SAVEPOINT one_trial")
                 try:
                     result = self.save_prepared(trial if isinstance(trial, PreparedTrial) else prepare_trial(trial))
+                except RecordError as error:
+                    result = SaveResult(ImportOutcome.SKIPPED, trial.id, reason=str(error))
                 except sqlite3.Error as error:
                     self.db.execute("ROLLBACK TO one_trial")
                     result = SaveResult(ImportOutcome.SKIPPED, trial.id, reason=f"store error: {error}")
@@ -363,6 +368,8 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     """The rows a trial becomes: its record, filter columns, index text, ids and sites."""
     eligibility = trial.eligibility
     content = trial.content_json()
+    if len(content) > MAX_FIELD_CHARS and (oversized := _oversized_field(trial)):
+        raise RecordError(oversized)
     # The record is the content plus its provenance; the hash covers the content only.
     record = f'{content[:-1]},"provenance":{trial.provenance.model_dump_json(exclude_none=True)}}}'
     columns: dict[str, object] = {
@@ -397,6 +404,23 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     ]
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
     return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites))
+
+
+def _oversized_field(trial: Trial) -> str | None:
+    def walk(value: object, path: str) -> str | None:
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return f"{path} is {len(value):,} characters, over the {MAX_FIELD_CHARS:,} limit for one field"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if found := walk(item, f"{path}.{key}" if path else key):
+                    return found
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if found := walk(item, f"{path}[{index}]"):
+                    return found
+        return None
+
+    return walk(trial.model_dump(), "")
 
 
 def _located(row: tuple[object, ...]) -> tuple[object, ...]:

@@ -33,8 +33,6 @@ import orjson
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
 
-#: Longest text a single field may hold; real criteria are well under 100 kB.
-MAX_FIELD_CHARS = 1_000_000
 #: Largest document read whole (XML record, JSON study, web page). Bigger ones are refused.
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 _SNIFF_BYTES = 8192
@@ -375,31 +373,7 @@ def _guarded(location: str, make: Callable[[], Trial]) -> Iterator[ImportItem]:
         # A converter bug or a shape nobody foresaw must cost one record, not the import.
         yield Skipped(location, f"unreadable record ({type(error).__name__}: {error})"[:500])
         return
-    oversized = _oversized_field(trial)
-    if oversized:
-        yield Skipped(location, oversized)
-        return
     yield trial
-
-
-def _oversized_field(trial: Trial) -> str | None:
-    if len(trial.model_dump_json()) <= MAX_FIELD_CHARS:
-        return None  # no field can be longer than the whole record
-
-    def walk(value: object, path: str) -> str | None:
-        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-            return f"{path} is {len(value):,} characters, over the {MAX_FIELD_CHARS:,} limit for one field"
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if found := walk(item, f"{path}.{key}" if path else key):
-                    return found
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                if found := walk(item, f"{path}[{index}]"):
-                    return found
-        return None
-
-    return walk(trial.model_dump(), "")
 
 
 def _read_all(stream: BinaryIO, location: str) -> bytes:
