@@ -248,6 +248,8 @@ class TrialStore:
     def save_many(self, trials: Iterable[Trial | PreparedTrial], batch_size: int = 2000) -> Iterator[SaveResult]:
         """Save a stream of trials, committing every ``batch_size`` so memory stays flat."""
         batch = 0
+        # Checkpoint the write-ahead log less often during a bulk save: pages rewritten many times are copied once.
+        self.db.execute("PRAGMA wal_autocheckpoint = 10000")
         self.db.execute("BEGIN")
         try:
             for trial in trials:
@@ -271,6 +273,8 @@ class TrialStore:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+        finally:
+            self.db.execute("PRAGMA wal_autocheckpoint = 1000")
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)

@@ -404,7 +404,13 @@ def _detect_encoding(head: bytes) -> str | None:
 
 
 def _looks_like_json_lines(text_head: str) -> bool:
-    first, _, rest = text_head.partition("\n")
+    """One JSON object per line, as opposed to one (possibly pretty-printed) JSON document."""
+    first, newline, rest = text_head.partition("\n")
+    if not newline:
+        # A first line longer than the sniff window: a compact study per line (CT.gov exports), unless it is
+        # a page of studies, which is streamed as a document instead.
+        studies_at, protocol_at = first.find('"studies"'), first.find('"protocolSection"')
+        return not (studies_at != -1 and (protocol_at == -1 or studies_at < protocol_at))
     if not rest.lstrip().startswith("{"):
         return False
     try:
