@@ -38,7 +38,7 @@ def test_import_lists_each_skip_with_its_reason(db: str, tmp_path: Path) -> None
     assert result.exit_code == 1  # nothing at all could be imported
     report = json.loads(result.stdout)
     assert report["skipped"] == 1
-    assert report["skipped_records"][0]["location"].startswith(str(bad))
+    assert report["skipped_records"][0]["location"] == str(bad)
     assert "not valid JSON" in report["skipped_records"][0]["reason"]
 
 

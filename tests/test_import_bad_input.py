@@ -136,13 +136,13 @@ def test_bulk_zip_of_real_xml_records(tmp_path: Path, shared_dir: Path) -> None:
     assert items[0].provenance.location.endswith("xml.zip!NCT00055081.xml")
 
 
-def test_json_lines_with_long_lines_are_detected_without_the_extension(tmp_path: Path) -> None:
+def test_json_lines_with_long_lines_are_detected_without_a_jsonl_extension(tmp_path: Path) -> None:
     studies = [minimal_study(f"NCT0000002{i}") for i in range(3)]
     for study in studies:  # real CT.gov study lines are far longer than the sniffing window
         study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] += "\n* criterion" * 3000
-    (tmp_path / "export.json").write_text("\n".join(json.dumps(s) for s in studies), "utf-8")
+    (tmp_path / "export.data").write_text("\n".join(json.dumps(s) for s in studies), "utf-8")
     (tmp_path / "one-line-page.json").write_text(json.dumps({"studies": studies}), "utf-8")
     (tmp_path / "one-study.json").write_text(json.dumps(studies[0]), "utf-8")
-    for name, expected in (("export.json", 3), ("one-line-page.json", 3), ("one-study.json", 1)):
+    for name, expected in (("export.data", 3), ("one-line-page.json", 3), ("one-study.json", 1)):
         items = list(read_sources([tmp_path / name]))
         assert [type(i).__name__ for i in items] == ["Trial"] * expected, (name, items[:1])

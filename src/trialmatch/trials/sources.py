@@ -186,7 +186,7 @@ def _read_stream(
         return
     stream = _rewound(head, stream)
     text_head = head.decode(encoding, errors="replace").lstrip("\ufeff").lstrip()
-    if suffix in {".jsonl", ".ndjson"} or (text_head.startswith("{") and _looks_like_json_lines(text_head)):
+    if suffix in {".jsonl", ".ndjson"} or (text_head.startswith("{") and _looks_like_json_lines(text_head, suffix)):
         yield from _read_json_lines(stream, location, encoding, mapping)
     elif text_head.startswith(("{", "[")):
         yield from _read_json_document(stream, location, encoding, mapping, member)
@@ -403,12 +403,14 @@ def _detect_encoding(head: bytes) -> str | None:
     return "cp1252"
 
 
-def _looks_like_json_lines(text_head: str) -> bool:
+def _looks_like_json_lines(text_head: str, suffix: str) -> bool:
     """One JSON object per line, as opposed to one (possibly pretty-printed) JSON document."""
     first, newline, rest = text_head.partition("\n")
     if not newline:
-        # A first line longer than the sniff window: a compact study per line (CT.gov exports), unless it is
-        # a page of studies, which is streamed as a document instead.
+        # A first line longer than the sniff window: in a .json file, one compact document (CT.gov's bulk
+        # download); otherwise a compact study per line, unless it is a page of studies, streamed as a document.
+        if suffix == ".json":
+            return False
         studies_at, protocol_at = first.find('"studies"'), first.find('"protocolSection"')
         return not (studies_at != -1 and (protocol_at == -1 or studies_at < protocol_at))
     if not rest.lstrip().startswith("{"):
