@@ -134,13 +134,18 @@ def _prepare_in_parallel(pending: Iterable[Pending], workers: int) -> Iterator[P
     """Convert in worker processes, in order, with a bounded number of batches in flight."""
     context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist (a web server)
     in_flight: deque[Future[list[PreparedTrial | Skipped]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_lower_priority) as pool:
         for batch in _batches(pending, BATCH_SIZE):
             in_flight.append(pool.submit(_prepare_batch, batch))
             if len(in_flight) >= workers * 3:
                 yield from in_flight.popleft().result()
         while in_flight:
             yield from in_flight.popleft().result()
+
+
+def _lower_priority() -> None:
+    # The writing process is the one everything waits on: let it run first when both want the CPU.
+    os.nice(5)
 
 
 def _batches(items: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
