@@ -39,35 +39,27 @@ def phases_label(trial: Trial) -> str:
 
 
 def render_search(console: Console, results: SearchResults, page: int, limit: int) -> None:
+    """One short block per trial: readable at any terminal width."""
     first = (page - 1) * limit + 1
     last = first + len(results.hits) - 1
     total = f"{results.total:,}" + ("" if results.total_is_exact else "+")
-    table = Table(title=f"Trials {first}–{last} of {total}", show_lines=False, expand=True)
-    table.add_column("Trial", no_wrap=True)
-    table.add_column("Title", ratio=3)
-    table.add_column("Status")
-    table.add_column("Phase")
-    table.add_column("Ages")
-    table.add_column("Nearest site", ratio=2)
-    for hit in results.hits:
+    console.print(Text(f"Trials {first}–{last} of {total}", style="bold"))
+    for number, hit in enumerate(results.hits, start=first):
         trial = hit.trial
-        site = ""
+        line = Text(f"\n{number}. ", style="bold")
+        line.append(trial.id, style="bold cyan")
+        line.append("  ")
+        line.append_text(status_label(trial))
+        line.append(f"  ·  {phases_label(trial)}  ·  {age_range(trial)}")
+        console.print(line, highlight=False)
+        console.print(Text("   " + trial.title), highlight=False)
         if hit.nearest_site:
-            where = ", ".join(p for p in (hit.nearest_site.city, hit.nearest_site.country) if p)
-            site = f"{hit.nearest_site.facility or ''} ({where})".strip()
-            if hit.nearest_site.distance_km is not None:
-                site += f" — {hit.nearest_site.distance_km:,.0f} km"
-        table.add_row(
-            escape(trial.id),
-            escape(trial.title),
-            status_label(trial),
-            phases_label(trial),
-            age_range(trial),
-            escape(site),
-        )
-    console.print(table)
+            site = hit.nearest_site
+            where = ", ".join(p for p in (site.facility, site.city, site.country) if p)
+            distance = f" ({site.distance_km:,.0f} km)" if site.distance_km is not None else ""
+            console.print(Text(f"   Site: {where}{distance}", style="dim"), highlight=False)
     if results.total > last:
-        console.print(f"[dim]More results: add --page {page + 1}[/dim]")
+        console.print(f"\n[dim]More results: add --page {page + 1}[/dim]")
 
 
 def render_trial(console: Console, trial: Trial) -> None:

@@ -98,7 +98,7 @@ class AgeLimit(_Model):
 
     def __str__(self) -> str:
         value = int(self.value) if float(self.value).is_integer() else self.value
-        return f"{value} {self.unit}"
+        return f"{value} {self.unit[:-1] if value == 1 else self.unit}"
 
 
 class Eligibility(_Model):
