@@ -165,7 +165,7 @@ def test_csv_row_with_empty_cells(csv_rows: list[dict[str, Any]]) -> None:
     assert trial.overall_status is OverallStatus.ACTIVE_NOT_RECRUITING
     assert trial.phases == [Phase.PHASE3]
     assert trial.interventions == []
-    assert str(trial.eligibility.minimum_age) == "1 Years"
+    assert str(trial.eligibility.minimum_age) == "1 Year"
     assert str(trial.eligibility.maximum_age) == "30 Years"  # a bare number is years
     assert trial.eligibility.sex == "FEMALE"
     assert trial.enrollment is None
