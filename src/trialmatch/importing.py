@@ -27,15 +27,11 @@ BATCH_SIZE = 32
 
 
 @dataclass
-class SkipNote:
-    location: str
-    reason: str
-
-
-@dataclass
 class ImportReport:
+    """How many records were imported, updated, unchanged and skipped; each skip with its reason."""
+
     counts: Counter[str] = field(default_factory=Counter)
-    skipped: list[SkipNote] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     updated: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -86,7 +82,7 @@ def import_items(
         for item in stream:
             if isinstance(item, Skipped):
                 report.counts[ImportOutcome.SKIPPED.value] += 1
-                report.skipped.append(SkipNote(item.location, item.reason))
+                report.skipped.append(item)
                 if on_result:
                     on_result(item)
             else:
@@ -100,7 +96,7 @@ def import_items(
     for result in store.save_many(trials_only(items)):
         report.counts[result.outcome.value] += 1
         if result.outcome is ImportOutcome.SKIPPED:
-            report.skipped.append(SkipNote(locations.get(result.trial_id, result.trial_id), result.reason or ""))
+            report.skipped.append(Skipped(locations.get(result.trial_id, result.trial_id), result.reason or ""))
         elif result.outcome is ImportOutcome.UPDATED:
             report.updated[result.trial_id] = list(result.changed_fields)
         locations.pop(result.trial_id, None)

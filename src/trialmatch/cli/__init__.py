@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from trialmatch.cli.render import render_import_report, render_search, render_trial
 from trialmatch.importing import ImportReport, import_items, import_paths, load_demo
 from trialmatch.places import KM_PER_MILE, UnknownPlace, parse_place
-from trialmatch.store.search import SearchError, SearchQuery, search
+from trialmatch.store.search import SearchError, SearchQuery, SearchResults, search
 from trialmatch.store.sqlite import DB_PATH_ENV, SaveResult, TrialStore, default_db_path
 from trialmatch.trials.sources import Skipped, list_input_files
 
@@ -76,7 +77,11 @@ def _open_store(db: Path | None, *, load_demo_if_empty: bool = True) -> TrialSto
     return store
 
 
-def _with_progress(run, description: str, total: int | None = None) -> ImportReport:  # type: ignore[no-untyped-def]
+OnResult = Callable[[SaveResult | Skipped], None]
+
+
+def _with_progress(run: Callable[[OnResult], ImportReport], description: str) -> ImportReport:
+    """Run an import with a progress line on stderr (when it is a terminal)."""
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -88,7 +93,7 @@ def _with_progress(run, description: str, total: int | None = None) -> ImportRep
         transient=True,
         disable=not errors.is_terminal,
     ) as progress:
-        task = progress.add_task(description, total=total, outcome="")
+        task = progress.add_task(description, total=None, outcome="")
 
         def advance(result: SaveResult | Skipped) -> None:
             outcome = "skipped" if isinstance(result, Skipped) else result.outcome.value
@@ -224,7 +229,7 @@ def search_command(
         raise typer.Exit(1)
 
 
-def _results_json(results, page: int, limit: int) -> dict:  # type: ignore[no-untyped-def]
+def _results_json(results: SearchResults, page: int, limit: int) -> dict[str, object]:
     return {
         "total": results.total,
         "total_is_exact": results.total_is_exact,
