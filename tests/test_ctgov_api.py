@@ -437,3 +437,34 @@ def test_connection_refused_gives_up_clearly(sleeps: list[float]) -> None:
     ):
         client.fetch_study(REAL_ID)
     assert len(sleeps) == 2
+
+
+# --- the CLI over the client -------------------------------------------------------------------
+
+
+def test_cli_fetch_and_incremental_sync(
+    server: FakeCtgov, study: Callable[..., dict[str, Any]], tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from trialmatch.cli import app
+
+    db = str(tmp_path / "api.db")
+    runner = CliRunner()
+    server.on(f"/studies/{REAL_ID}", Reply(body=study()))
+    fetched = runner.invoke(app, ["fetch", REAL_ID, "NCT00000000", "--base-url", server.url, "--db", db, "--json"])
+    assert fetched.exit_code == 0, fetched.output
+    report = json.loads(fetched.stdout)
+    assert report["imported"] == 1 and report["skipped"] == 1
+    assert "not found" in report["skipped_records"][0]["reason"]
+
+    server.on("/studies", page([study("NCT00000101")], "t2"), page([study("NCT00000102")]))
+    sync_args = ["sync", "--condition", "breast cancer", "--base-url", server.url, "--db", db, "--json"]
+    synced = runner.invoke(app, sync_args)
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.stdout)["imported"] == 2
+    sync_requests = [s for s in server.seen if s.path.endswith("/studies")]
+    # Incremental: from the newest last-update date already stored for CT.gov API records.
+    assert sync_requests[0].params["filter.advanced"].startswith("AREA[LastUpdatePostDate]RANGE[")
+    assert sync_requests[0].params["query.cond"] == "breast cancer"
+    assert [s.params.get("pageToken") for s in sync_requests] == [None, "t2"]

@@ -35,7 +35,9 @@ def age_range(trial: Trial) -> str:
 
 
 def phases_label(trial: Trial) -> str:
-    return "/".join(p.value.replace("PHASE", "Phase ").replace("EARLY_", "Early ") for p in trial.phases) or "—"
+    if trial.phases == ["NA"]:
+        return "no phase (not a drug trial)"
+    return "/".join(p.value.replace("PHASE", "Phase ").replace("EARLY_", "Early ") for p in trial.phases) or "phase —"
 
 
 def render_search(console: Console, results: SearchResults, page: int, limit: int) -> None:
@@ -108,6 +110,14 @@ def render_trial(console: Console, trial: Trial) -> None:
     parts: list[object] = [facts]
     if trial.brief_summary:
         parts += [Text("\nSummary", style="bold"), Text(trial.brief_summary)]
+    if trial.arms:
+        parts.append(Text("\nArms", style="bold"))
+        for arm in trial.arms:
+            kind = f" ({arm.type.replace('_', ' ').lower()})" if arm.type else ""
+            treatments = f" — {'; '.join(arm.intervention_names)}" if arm.intervention_names else ""
+            parts.append(Text(f"• {arm.label}{kind}{treatments}"))
+            if arm.description:
+                parts.append(Text(f"  {arm.description}", style="dim"))
     if trial.eligibility.criteria_text:
         parts += [Text("\nEligibility criteria", style="bold"), Text(trial.eligibility.criteria_text)]
     if trial.sites:
