@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from trialmatch.trials.ctgov_json import detect_id_type, secondary_id_type, trial_from_study
+from trialmatch.trials.ctgov_json import trial_from_study
 from trialmatch.trials.errors import RecordError
+from trialmatch.trials.identifiers import detect_id_type, secondary_id_type
 from trialmatch.trials.record import OverallStatus, Phase, StudyType, Trial
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from trialmatch.trials.ctgov_xml import clean_textblock, std_ages, trial_from_xml
+from trialmatch.trials.ctgov_xml import trial_from_xml
 from trialmatch.trials.errors import RecordError
-from trialmatch.trials.normalize import parse_age
+from trialmatch.trials.normalize import clean_textblock, parse_age, std_ages
 from trialmatch.trials.record import OverallStatus, Phase, StudyType, Trial
 
 XML_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ctgov-legacy-xml"

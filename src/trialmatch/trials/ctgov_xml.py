@@ -7,14 +7,19 @@ declares or uses entities is refused: CT.gov never writes them, attackers do.
 from __future__ import annotations
 
 import re
-import textwrap
 
 from lxml import etree
 from pydantic import ValidationError
 
-from trialmatch.trials.ctgov_json import NCT_RE, NO_AGE_LIMIT, dedupe_ids, other_id_type
 from trialmatch.trials.errors import RecordError
+from trialmatch.trials.identifiers import NCT_RE, dedupe_ids, other_id_type
 from trialmatch.trials.normalize import (
+    NO_AGE_LIMIT,
+    SITE_STATUSES,
+    agency_class,
+    clean_textblock,
+    enum_name,
+    one_line,
     parse_age,
     parse_bool,
     parse_date,
@@ -22,6 +27,7 @@ from trialmatch.trials.normalize import (
     parse_sex,
     parse_status,
     parse_study_type,
+    std_ages,
 )
 from trialmatch.trials.record import (
     AgeLimit,
@@ -32,7 +38,6 @@ from trialmatch.trials.record import (
     MeshTerm,
     Official,
     Organization,
-    OverallStatus,
     Provenance,
     RegistryId,
     Site,
@@ -42,32 +47,7 @@ from trialmatch.trials.record import (
 
 SOURCE = "ctgov-xml"
 
-_AGENCY_CLASSES = {
-    "INDUSTRY": "INDUSTRY",
-    "NIH": "NIH",
-    "U_S_FED": "FED",
-    "OTHER": "OTHER",
-    "OTHER_GOV": "OTHER_GOV",
-    "INDIV": "INDIV",
-    "NETWORK": "NETWORK",
-    "AMBIG": "AMBIG",
-}
 _ENROLLMENT_TYPES = {"actual": "ACTUAL", "anticipated": "ESTIMATED", "estimated": "ESTIMATED"}
-#: CT.gov RecruitmentStatus: the statuses a site can have.
-SITE_STATUSES = frozenset(
-    {
-        OverallStatus.ACTIVE_NOT_RECRUITING,
-        OverallStatus.COMPLETED,
-        OverallStatus.ENROLLING_BY_INVITATION,
-        OverallStatus.NOT_YET_RECRUITING,
-        OverallStatus.RECRUITING,
-        OverallStatus.SUSPENDED,
-        OverallStatus.TERMINATED,
-        OverallStatus.WITHDRAWN,
-        OverallStatus.AVAILABLE,
-    }
-)
-_YEARS = 365.25
 
 
 def _parser() -> etree.XMLParser:
@@ -80,39 +60,6 @@ def _parser() -> etree.XMLParser:
         remove_pis=True,
         remove_blank_text=True,
     )
-
-
-def enum_name(text: str | None) -> str | None:
-    """Legacy wording to a CT.gov enum name: "Dietary Supplement" -> DIETARY_SUPPLEMENT."""
-    if not text or not text.strip():
-        return None
-    return re.sub(r"[^A-Z0-9]+", "_", text.strip().upper()).strip("_")
-
-
-def clean_textblock(text: str | None) -> str | None:
-    """Tidy a legacy textblock the way CT.gov shows it: drop the XML's common indentation,
-    "\\r" and trailing spaces, keep line breaks and one blank line between paragraphs."""
-    if text is None:
-        return None
-    first, _, rest = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\n").partition("\n")
-    # When the first line has lost its indentation (some tool stripped the text), dedent the rest on its own.
-    text = textwrap.dedent(f"{first}\n{rest}") if first[:1].isspace() else f"{first}\n{textwrap.dedent(rest)}"
-    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.split("\n"))).strip()
-    return cleaned or None
-
-
-def one_line(text: str | None) -> str | None:
-    """Text wrapped over lines by the source, as one line."""
-    joined = " ".join((text or "").split())
-    return joined or None
-
-
-def std_ages(minimum: AgeLimit | None, maximum: AgeLimit | None) -> list[str]:
-    """CT.gov's age groups for an age range: CHILD under 18, ADULT 18–64, OLDER_ADULT 65 and over."""
-    low = minimum.in_days() / _YEARS if minimum else 0.0
-    high = maximum.in_days() / _YEARS if maximum else float("inf")
-    groups = [("CHILD", 0.0, 18.0), ("ADULT", 18.0, 65.0), ("OLDER_ADULT", 65.0, float("inf"))]
-    return [name for name, start, end in groups if low < end and high >= start]
 
 
 def _without_results(data: bytes) -> bytes:
@@ -174,11 +121,6 @@ def _ids(root: etree._Element, sponsor: str | None) -> list[RegistryId]:
     ids += [RegistryId(id=org, type="ORG_STUDY_ID", domain=sponsor) for org in _texts(root, "id_info/org_study_id")]
     ids += [RegistryId(id=other, type=other_id_type(other)) for other in _texts(root, "id_info/secondary_id")]
     return dedupe_ids(ids)
-
-
-def agency_class(text: str | None) -> str | None:
-    """Legacy agency class ("Industry", "U.S. Fed") to CT.gov AgencyClass."""
-    return _AGENCY_CLASSES.get(enum_name(text) or "")
 
 
 def _organization(element: etree._Element) -> Organization | None:

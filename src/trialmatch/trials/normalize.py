@@ -7,6 +7,7 @@ or None when the wording can't be read with confidence.
 from __future__ import annotations
 
 import re
+import textwrap
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
@@ -17,11 +18,26 @@ from dateutil import parser as date_parser
 from trialmatch.trials.record import AgeLimit, OverallStatus, Phase, StudyType
 
 _AGE_UNITS = {
-    "year": "Years", "years": "Years", "yr": "Years", "yrs": "Years", "y": "Years",
-    "month": "Months", "months": "Months", "mo": "Months", "mos": "Months",
-    "week": "Weeks", "weeks": "Weeks", "wk": "Weeks", "wks": "Weeks",
-    "day": "Days", "days": "Days", "d": "Days",
-    "hour": "Hours", "hours": "Hours", "minute": "Minutes", "minutes": "Minutes",
+    "year": "Years",
+    "years": "Years",
+    "yr": "Years",
+    "yrs": "Years",
+    "y": "Years",
+    "month": "Months",
+    "months": "Months",
+    "mo": "Months",
+    "mos": "Months",
+    "week": "Weeks",
+    "weeks": "Weeks",
+    "wk": "Weeks",
+    "wks": "Weeks",
+    "day": "Days",
+    "days": "Days",
+    "d": "Days",
+    "hour": "Hours",
+    "hours": "Hours",
+    "minute": "Minutes",
+    "minutes": "Minutes",
 }
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")
 
@@ -76,8 +92,16 @@ def match_status(text: str | None) -> tuple[OverallStatus, str] | None:
     return None
 
 
-_PHASE_NUMBER = {"1": Phase.PHASE1, "2": Phase.PHASE2, "3": Phase.PHASE3, "4": Phase.PHASE4,
-                 "i": Phase.PHASE1, "ii": Phase.PHASE2, "iii": Phase.PHASE3, "iv": Phase.PHASE4}
+_PHASE_NUMBER = {
+    "1": Phase.PHASE1,
+    "2": Phase.PHASE2,
+    "3": Phase.PHASE3,
+    "4": Phase.PHASE4,
+    "i": Phase.PHASE1,
+    "ii": Phase.PHASE2,
+    "iii": Phase.PHASE3,
+    "iv": Phase.PHASE4,
+}
 
 
 def parse_phases(text: str | None) -> list[Phase]:
@@ -94,8 +118,9 @@ def parse_phases(text: str | None) -> list[Phase]:
     if re.search(r"early\s+phase\s*(1|i)\b", lowered):
         return [Phase.EARLY_PHASE1]
     phases: list[Phase] = []
-    for group in re.finditer(r"phase[\s_]*((?:(?:iv|iii|ii|i|[1-4])\b\s*(?:/|-|and|&|,)?\s*(?:phase[\s_]*)?)+)",
-                             lowered):
+    for group in re.finditer(
+        r"phase[\s_]*((?:(?:iv|iii|ii|i|[1-4])\b\s*(?:/|-|and|&|,)?\s*(?:phase[\s_]*)?)+)", lowered
+    ):
         for number in re.findall(r"iv|iii|ii|i|[1-4]", group.group(1)):
             phase = _PHASE_NUMBER[number]
             if phase not in phases:
@@ -167,3 +192,72 @@ def parse_sex(text: str | None) -> str | None:
     if lowered in {"male", "males", "men", "m"}:
         return "MALE"
     return None
+
+
+#: Age wordings that mean "no limit" (as parse_age reads them).
+NO_AGE_LIMIT = frozenset({"N/A", "NA", "NONE", "NO LIMIT"})
+
+_AGENCY_CLASSES = {
+    "INDUSTRY": "INDUSTRY",
+    "NIH": "NIH",
+    "U_S_FED": "FED",
+    "OTHER": "OTHER",
+    "OTHER_GOV": "OTHER_GOV",
+    "INDIV": "INDIV",
+    "NETWORK": "NETWORK",
+    "AMBIG": "AMBIG",
+}
+
+#: CT.gov RecruitmentStatus: the statuses a site can have.
+SITE_STATUSES = frozenset(
+    {
+        OverallStatus.ACTIVE_NOT_RECRUITING,
+        OverallStatus.COMPLETED,
+        OverallStatus.ENROLLING_BY_INVITATION,
+        OverallStatus.NOT_YET_RECRUITING,
+        OverallStatus.RECRUITING,
+        OverallStatus.SUSPENDED,
+        OverallStatus.TERMINATED,
+        OverallStatus.WITHDRAWN,
+        OverallStatus.AVAILABLE,
+    }
+)
+_YEARS = 365.25
+
+
+def enum_name(text: str | None) -> str | None:
+    """Legacy wording to a CT.gov enum name: "Dietary Supplement" -> DIETARY_SUPPLEMENT."""
+    if not text or not text.strip():
+        return None
+    return re.sub(r"[^A-Z0-9]+", "_", text.strip().upper()).strip("_")
+
+
+def clean_textblock(text: str | None) -> str | None:
+    """Tidy a legacy textblock the way CT.gov shows it: drop the XML's common indentation,
+    "\\r" and trailing spaces, keep line breaks and one blank line between paragraphs."""
+    if text is None:
+        return None
+    first, _, rest = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\n").partition("\n")
+    # When the first line has lost its indentation (some tool stripped the text), dedent the rest on its own.
+    text = textwrap.dedent(f"{first}\n{rest}") if first[:1].isspace() else f"{first}\n{textwrap.dedent(rest)}"
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.split("\n"))).strip()
+    return cleaned or None
+
+
+def one_line(text: str | None) -> str | None:
+    """Text wrapped over lines by the source, as one line."""
+    joined = " ".join((text or "").split())
+    return joined or None
+
+
+def std_ages(minimum: AgeLimit | None, maximum: AgeLimit | None) -> list[str]:
+    """CT.gov's age groups for an age range: CHILD under 18, ADULT 18–64, OLDER_ADULT 65 and over."""
+    low = minimum.in_days() / _YEARS if minimum else 0.0
+    high = maximum.in_days() / _YEARS if maximum else float("inf")
+    groups = [("CHILD", 0.0, 18.0), ("ADULT", 18.0, 65.0), ("OLDER_ADULT", 65.0, float("inf"))]
+    return [name for name, start, end in groups if low < end and high >= start]
+
+
+def agency_class(text: str | None) -> str | None:
+    """Legacy agency class ("Industry", "U.S. Fed") to CT.gov AgencyClass."""
+    return _AGENCY_CLASSES.get(enum_name(text) or "")

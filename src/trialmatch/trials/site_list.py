@@ -20,10 +20,15 @@ from types import MappingProxyType
 import yaml
 from pydantic import ValidationError
 
-from trialmatch.trials.ctgov_json import NO_AGE_LIMIT, dedupe_ids, detect_id_type, other_id_type
-from trialmatch.trials.ctgov_xml import SITE_STATUSES, agency_class, clean_textblock, enum_name, one_line, std_ages
 from trialmatch.trials.errors import RecordError
+from trialmatch.trials.identifiers import dedupe_ids, detect_id_type, other_id_type
 from trialmatch.trials.normalize import (
+    NO_AGE_LIMIT,
+    SITE_STATUSES,
+    agency_class,
+    clean_textblock,
+    enum_name,
+    one_line,
     parse_age,
     parse_bool,
     parse_date,
@@ -31,6 +36,7 @@ from trialmatch.trials.normalize import (
     parse_sex,
     parse_status,
     parse_study_type,
+    std_ages,
 )
 from trialmatch.trials.record import (
     AgeLimit,
