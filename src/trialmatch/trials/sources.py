@@ -30,8 +30,12 @@ from typing import BinaryIO
 import ijson
 import orjson
 
+from trialmatch.trials.ctgov_json import trial_from_study
+from trialmatch.trials.ctgov_xml import trial_from_xml
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
+from trialmatch.trials.site_list import DEFAULT_MAPPING, trial_from_row
+from trialmatch.trials.web_page import trial_from_page
 
 #: Largest document read whole (XML record, JSON study, web page). Bigger ones are refused.
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
@@ -328,8 +332,6 @@ def _trial_from_object(obj: object, location: str, mapping: object | None) -> Tr
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object for a trial, found {type(obj).__name__}")
     if "protocolSection" in obj:
-        from trialmatch.trials.ctgov_json import trial_from_study
-
         return trial_from_study(obj, location)
     if "studies" in obj:
         raise RecordError("a nested page of studies; import each page as its own file")
@@ -337,14 +339,10 @@ def _trial_from_object(obj: object, location: str, mapping: object | None) -> Tr
 
 
 def _site_list_trial(row: Mapping[str, object], location: str, mapping: object | None) -> Trial:
-    from trialmatch.trials.site_list import DEFAULT_MAPPING, trial_from_row
-
     return trial_from_row(row, location, mapping or DEFAULT_MAPPING)  # type: ignore[arg-type]
 
 
 def _xml_trial(data: bytes, encoding: str, location: str) -> Trial:
-    from trialmatch.trials.ctgov_xml import trial_from_xml
-
     declared = _XML_ENCODING.search(data[:200])
     if encoding == "cp1252" and not (declared and declared.group(1).lower() not in {b"utf-8", b"utf8"}):
         # Not UTF-8 and not declared otherwise: a mislabelled Windows file. Re-encode it.
@@ -354,8 +352,6 @@ def _xml_trial(data: bytes, encoding: str, location: str) -> Trial:
 
 
 def _page_trial(data: bytes, encoding: str, location: str, html: bool) -> Trial:
-    from trialmatch.trials.web_page import trial_from_page
-
     return trial_from_page(data.decode(encoding, errors="replace").lstrip("\ufeff"), location, html=html)
 
 
