@@ -36,6 +36,8 @@ class Concept:
     abbreviations: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
     codes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: Kind-specific facts, e.g. a lab's canonical unit and molar mass.
+    properties: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def _concepts_from_yaml(text: str, origin: str) -> list[Concept]:
                     abbreviations=tuple(str(s) for s in entry.get("abbreviations", [])),
                     parents=tuple(str(s) for s in entry.get("parents", [])),
                     codes={str(k): str(v) for k, v in (entry.get("codes") or {}).items()},
+                    properties=dict(entry.get("properties") or {}),
                 )
             )
         except KeyError as missing:

@@ -1,0 +1,359 @@
+"""Join what the recognisers found in one passage into a single rule.
+
+The steps, in order: keep the longest non-overlapping findings; set aside stated exceptions ("with the
+exception of intrathecal chemotherapy") and attach them to the rules they relax; apply negation cues
+("No history of HIV or hepatitis B" → not (HIV or hepatitis B)); join the findings with the passage's
+own connective (and / or); and check what is left over. Any meaningful left-over word makes the rule
+part question, so nothing in the text is silently dropped. The wording lives in
+``data/criteria/compose.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from trialmatch.criteria.passage import Found, Passage, Recogniser
+from trialmatch.criteria.phrases import DURATION, parse_duration
+from trialmatch.criteria.rules import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Lab,
+    Not,
+    Question,
+    Rule,
+    RuleException,
+    Therapy,
+)
+from trialmatch.vocabulary.concepts import Vocabulary, load_vocabulary
+
+#: Confidence of a rule whose connectives mix "and" with "or", or whose exception was not fully read.
+UNSURE = 0.6
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_SENTENCE_BREAK = re.compile(r"(?<=[.;])\s+(?=[A-Z(\"“])")
+_PARENTHESIS = re.compile(r"\(([^()]*)\)")
+_CLAUSE_BREAK = re.compile(r"[.;:]\s")
+_ENDED_BEFORE = re.compile(
+    rf"\b(?:ended|completed|stopped|discontinued|finished|last\s+(?:dose|administration|treatment)|received)"
+    rf"(?:\s+\w+){{0,3}}?\s+(?:more\s+than|greater\s+than|>|≥|>=|at\s+least|over|in\s+excess\s+of)\s*"
+    rf"(?P<d>{DURATION})",
+    re.IGNORECASE,
+)
+_EXCEPTION_FILLER = frozenset(
+    "low dose doses such example examples like namely failed prior allowed will be permitted if provided ended "
+    "treatment treatments therapy therapies more than weeks days months prior start protocol eligible "
+    "successfully treated certain exceptions acceptable is are with the of and or for e g eg ie i".split()
+)
+
+
+@dataclass(frozen=True)
+class ComposeWording:
+    negation_before: re.Pattern[str]
+    forbidden_after: re.Pattern[str]
+    exception_start: re.Pattern[str]
+    exception_sentence: re.Pattern[str]
+    filler: frozenset[str]
+    group_lead: frozenset[str]
+    question_categories: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+@cache
+def load_wording() -> ComposeWording:
+    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/compose.yaml").read_text("utf-8"))
+    flags = re.IGNORECASE
+    return ComposeWording(
+        negation_before=re.compile(raw["negation_before"], flags),
+        forbidden_after=re.compile(raw["forbidden_after"], flags),
+        exception_start=re.compile(raw["exception_start"], flags),
+        exception_sentence=re.compile(raw["exception_sentence"], flags),
+        filler=frozenset(str(w).lower() for w in raw["filler"]),
+        group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
+        question_categories=tuple((k, re.compile(v, flags)) for k, v in raw["question_categories"].items()),
+    )
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The rule read from a passage. ``residue`` holds the words nobody understood (empty when none)."""
+
+    rule: Rule | None
+    confidence: float
+    category: str
+    residue: tuple[str, ...]
+
+
+def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: frozenset[str] = frozenset()
+            ) -> Composed:
+    """The rule for ``passage``; ``rule`` is None when nothing at all was found and nothing is left over.
+
+    ``lead_words`` are extra words that may be left over without making a question (group parents).
+    """
+    wording = load_wording()
+    text = passage.text
+    found = _best(finding for recognise in recognisers for finding in recognise(passage))
+    exceptions = _exception_segments(passage, found, wording)
+    main = [f for f in found if not _inside(f.start, exceptions)]
+    covered: list[tuple[int, int]] = [(f.start, f.end) for f in found]
+    covered += [c for f in found for c in f.claimed]
+    covered += exceptions
+    confidence = min((f.confidence for f in main), default=1.0)
+
+    units, consumed, mixed = _units(passage, main, wording)
+    covered += consumed
+    rule = _join(units, passage, mixed)
+    if mixed:
+        confidence = min(confidence, UNSURE)
+
+    residue = _residue(passage, covered, wording.filler | lead_words)
+    if residue:
+        question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
+        if rule is None:
+            rule = question
+        elif isinstance(rule, AnyOf):
+            rule = AnyOf(children=(*rule.children, question), span=rule.span)
+        elif isinstance(rule, AllOf):
+            rule = AllOf(children=(*rule.children, question), span=rule.span)
+        else:
+            rule = AllOf(children=(rule, question), span=passage.span(0, len(text)))
+
+    for start, end in exceptions:
+        if rule is None:
+            break
+        rule, complete = _apply_exception(rule, passage, start, end)
+        if not complete:
+            confidence = min(confidence, UNSURE)
+
+    category = max(main, key=lambda f: f.length).category if main else question_category(text)
+    return Composed(rule, confidence, category, residue)
+
+
+def question_category(text: str) -> str:
+    """The category of a criterion read only as a question, from its wording."""
+    for category, pattern in load_wording().question_categories:
+        if pattern.search(text):
+            return category
+    return "other"
+
+
+def _best(found: Iterable[Found]) -> list[Found]:
+    """The longest findings that don't overlap, in text order."""
+    chosen: list[Found] = []
+    for candidate in sorted(found, key=lambda f: (-f.length, -f.confidence, f.start)):
+        if all(candidate.end <= c.start or candidate.start >= c.end for c in chosen):
+            chosen.append(candidate)
+    return sorted(chosen, key=lambda f: f.start)
+
+
+def _inside(position: int, ranges: Iterable[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in ranges)
+
+
+def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWording) -> list[tuple[int, int]]:
+    """Absolute ranges of the passage that state exceptions: sentences, parentheses and trailing clauses."""
+    text = passage.text
+    segments: list[tuple[int, int]] = []
+    sentence_starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text)]
+    for i, start in enumerate(sentence_starts):
+        end = sentence_starts[i + 1] if i + 1 < len(sentence_starts) else len(text)
+        sentence = text[start:end]
+        if i > 0 and (wording.exception_start.match(sentence.lstrip("( ")) or
+                      wording.exception_sentence.search(sentence)):
+            segments.append(passage.span(start, end))
+            continue
+        for paren in _PARENTHESIS.finditer(sentence):
+            if wording.exception_start.match(paren.group(1).strip()):
+                segments.append(passage.span(start + paren.start(), start + paren.end()))
+        read = [(f.start, f.end) for f in found] + [c for f in found for c in f.claimed]
+        for cue in wording.exception_start.finditer(sentence):
+            absolute = passage.start + start + cue.start()
+            if _inside(absolute, read) or _inside(absolute, segments):
+                continue
+            before = sentence[: cue.start()].rstrip()
+            if not before or before[-1] in ",;(" or before.lower().endswith((" and", " but")):
+                # A trailing exception runs to the end of the sentence or to a parenthesis that follows it.
+                parenthesis = sentence.find("(", cue.end())
+                clause_end = start + parenthesis if parenthesis > 0 and before[-1:] != "(" else end
+                segments.append((absolute, passage.start + clause_end))
+                break
+    return sorted(segments)
+
+
+def _units(passage: Passage, main: list[Found], wording: ComposeWording
+           ) -> tuple[list[tuple[Rule, str]], list[tuple[int, int]], bool]:
+    """Findings grouped under their negation cues, each with the connective text before it.
+
+    Returns ``(units, consumed spans, mixed)``: ``mixed`` is True when the connectives mix "and" and "or".
+    """
+    source = passage.source
+    units: list[tuple[Rule, str]] = []
+    consumed: list[tuple[int, int]] = []
+    group: list[Rule] = []
+    group_gap = ""
+    previous_end = passage.start
+    connectives: set[str] = set()
+
+    def close_group() -> None:
+        if group:
+            inner = group[0] if len(group) == 1 else AnyOf(children=tuple(group), span=_cover(group))
+            units.append((Not(child=inner, span=_cover(group)), group_gap))
+            group.clear()
+
+    for index, finding in enumerate(main):
+        gap = source[previous_end : finding.start]
+        clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(gap)), default=0)
+        cue = wording.negation_before.search(gap[clause_start:])
+        if cue and not (passage.negated and index == 0):
+            close_group()
+            group.append(finding.rule)
+            group_gap = gap[: clause_start + cue.start()]
+            consumed.append((previous_end + clause_start + cue.start(), finding.start))
+        elif group and _is_list_gap(gap):
+            group.append(finding.rule)
+        else:
+            close_group()
+            units.append((finding.rule, gap))
+        if index and not (group and len(group) > 1 and _is_list_gap(gap)):
+            connectives |= _connective_words(gap)
+        previous_end = finding.end
+        after = source[finding.end : passage.end]
+        forbidden = wording.forbidden_after.match(after)
+        if forbidden and passage.section == "inclusion" and not group:
+            rule, gap_before = units.pop()
+            units.append((Not(child=rule, span=rule.span), gap_before))
+            consumed.append((finding.end, finding.end + forbidden.end()))
+        elif forbidden:
+            consumed.append((finding.end, finding.end + forbidden.end()))
+    close_group()
+    mixed = {"and", "or"} <= connectives
+    return units, consumed, mixed
+
+
+def _is_list_gap(gap: str) -> bool:
+    return re.fullmatch(r"[\s,/]*(?:(?:and\s*/\s*or|and|or|nor)\b[\s,/]*)?", gap, re.IGNORECASE) is not None
+
+
+def _connective_words(gap: str) -> set[str]:
+    words = set()
+    if re.search(r"\bor\b|\band\s*/\s*or\b|\w/\w", gap, re.IGNORECASE):
+        words.add("or")
+    elif re.search(r"\b(?:and|plus|as\s+well\s+as)\b", gap, re.IGNORECASE):
+        words.add("and")
+    return words
+
+
+def _join(units: list[tuple[Rule, str]], passage: Passage, mixed: bool) -> Rule | None:
+    if not units:
+        return None
+    if len(units) == 1:
+        return units[0][0]
+    gaps = [gap for _, gap in units[1:]]
+    words = set().union(*(_connective_words(gap) for gap in gaps))
+    rules = tuple(rule for rule, _ in units)
+    span = _cover(rules)
+    if "or" in words and ("and" not in words or _connective_words(gaps[-1]) == {"or"}):
+        return AnyOf(children=rules, span=span)
+    if "and" in words or not all("," in gap or ";" in gap for gap in gaps):
+        return AllOf(children=rules, span=span)
+    # A bare comma list: requirements in an inclusion, alternatives in an exclusion.
+    return AllOf(children=rules, span=span) if passage.section == "inclusion" else AnyOf(children=rules, span=span)
+
+
+def _cover(rules: Iterable[Rule]) -> tuple[int, int] | None:
+    spans = [rule.span for rule in rules if rule.span is not None]
+    if not spans:
+        return None
+    return (min(s for s, _ in spans), max(e for _, e in spans))
+
+
+def _residue(passage: Passage, covered: list[tuple[int, int]], filler: frozenset[str]) -> tuple[str, ...]:
+    text = passage.text
+    mask = bytearray(len(text))
+    for start, end in covered:
+        lo, hi = max(start - passage.start, 0), min(end - passage.start, len(text))
+        if lo < hi:
+            mask[lo:hi] = b"\x01" * (hi - lo)
+    words = []
+    for match in _WORD.finditer(text):
+        if any(mask[match.start() : match.end()]):
+            continue
+        word = match.group(0).lower()
+        if word not in filler and len(word) > 1:
+            words.append(word)
+    return tuple(words)
+
+
+def _apply_exception(rule: Rule, passage: Passage, start: int, end: int) -> tuple[Rule, bool]:
+    """``rule`` relaxed by the exception at ``source[start:end]``; and whether the exception was read in full."""
+    vocabulary = load_vocabulary()
+    segment = passage.source[start:end]
+    exception = _read_exception(segment, start, vocabulary)
+    targets = _exception_targets(rule, exception, vocabulary)
+    if not targets:
+        # Nothing the exception can attach to: it stays a question that relaxes the whole criterion.
+        question = Question(text=" ".join(segment.strip(" ()").split()), span=(start, end))
+        if passage.section == "exclusion":
+            return AllOf(children=(rule, Not(child=question, span=(start, end))), span=rule.span), False
+        return AnyOf(children=(rule, question), span=rule.span), False
+    return _attach(rule, exception, targets), exception.complete
+
+
+def _read_exception(segment: str, offset: int, vocabulary: Vocabulary) -> RuleException:
+    matches = vocabulary.find(segment)
+    covered = [(m.start, m.end) for m in matches]
+    ended = _ENDED_BEFORE.search(segment)
+    ended_before = None
+    if ended:
+        ended_before = parse_duration(ended.group("d"))
+        covered.append((ended.start(), ended.end()))
+    concepts = tuple(dict.fromkeys(m.concept.id for m in matches))
+    residue = _residue(Passage(segment, 0, len(segment)), covered,
+                       load_wording().filler | load_wording().group_lead | _EXCEPTION_FILLER)
+    cue = load_wording().exception_start.search(segment)
+    leftover = [w for w in residue if not (cue and w in cue.group(0).lower().split())]
+    return RuleException(text=" ".join(segment.strip(" ()").split()), span=(offset, offset + len(segment)),
+                         concepts=concepts, ended_before=ended_before, complete=bool(concepts) and not leftover)
+
+
+def _exception_targets(rule: Rule, exception: RuleException, vocabulary: Vocabulary) -> list[int]:
+    """ids of the leaves the exception relaxes: same-kind concepts first, else every leaf that can take one."""
+    kinds = {vocabulary.concepts[c].kind for c in exception.concepts if c in vocabulary.concepts}
+    capable = [leaf for leaf in _leaves(rule) if isinstance(leaf, Therapy | Condition | Lab)]
+    therapy_kinds = {"drug", "drug_class", "procedure"}
+    if kinds and kinds <= therapy_kinds:
+        preferred = [leaf for leaf in capable if isinstance(leaf, Therapy)]
+    elif kinds and not kinds & therapy_kinds:
+        preferred = [leaf for leaf in capable if isinstance(leaf, Condition | Lab)]
+    else:
+        preferred = []
+    return [id(leaf) for leaf in (preferred or capable)]
+
+
+def _leaves(rule: Rule) -> list[Rule]:
+    if isinstance(rule, AllOf | AnyOf):
+        return [leaf for child in rule.children for leaf in _leaves(child)]
+    if isinstance(rule, Not):
+        return _leaves(rule.child)
+    return [rule]
+
+
+def _attach(rule: Rule, exception: RuleException, targets: list[int]) -> Rule:
+    if isinstance(rule, AllOf | AnyOf):
+        return rule.model_copy(update={"children": tuple(_attach(c, exception, targets) for c in rule.children)})
+    if isinstance(rule, Not):
+        return rule.model_copy(update={"child": _attach(rule.child, exception, targets)})
+    if id(rule) in targets and isinstance(rule, Therapy | Condition | Lab):
+        own = getattr(rule, "concept", None) or getattr(rule, "analyte", None)
+        vocabulary = load_vocabulary()
+        # An exception can't exempt the very thing the rule is about ("chemotherapy, except pre-phase
+        # chemotherapy" keeps chemotherapy): such concepts are dropped from it.
+        kept = tuple(c for c in exception.concepts if c != own and c not in vocabulary.ancestors(own or ""))
+        relaxed = exception.model_copy(update={"concepts": kept})
+        return rule.model_copy(update={"exceptions": (*rule.exceptions, relaxed)})
+    return rule

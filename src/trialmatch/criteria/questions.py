@@ -1,0 +1,209 @@
+"""Plain-language Yes / No / Not sure questions for rules and criteria.
+
+A question always asks whether the rule's statement is true of the patient ("Have you had a stem cell
+transplant from a donor in the last 12 weeks?"); "Yes" means the leaf holds. Negations ask about the
+thing negated. The wording lives in ``data/criteria/questions.yaml``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from trialmatch.criteria.rules import (
+    Age,
+    AllOf,
+    AnyOf,
+    Breastfeeding,
+    Condition,
+    Contraception,
+    Duration,
+    Hypersensitivity,
+    Infection,
+    Lab,
+    Leaf,
+    Not,
+    Performance,
+    Pregnancy,
+    Question,
+    Rule,
+    Sex,
+    StudyEnrolment,
+    Therapy,
+    leaves,
+)
+from trialmatch.vocabulary.concepts import load_vocabulary
+
+if TYPE_CHECKING:
+    from trialmatch.criteria.compiler import CompiledCriterion
+
+
+@cache
+def _wording() -> dict[str, Any]:
+    return yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/questions.yaml").read_text("utf-8"))
+
+
+def plain_name(concept_id: str, fallback: str) -> str:
+    """How to name a concept to a patient."""
+    named = _wording()["plain_names"].get(concept_id)
+    if named:
+        return str(named)
+    concept = load_vocabulary().get(concept_id)
+    name = concept.name if concept else fallback
+    return name if name.isupper() or any(c.isupper() for c in name[1:]) else name[0].lower() + name[1:]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 and value == int(value) else f"{value:g}"
+
+
+def _age_value(value: float, unit: str) -> str:
+    return str(Duration(value=value, unit=unit))  # type: ignore[arg-type]
+
+
+def ask_leaf(leaf: Leaf) -> str:
+    """The question that settles one leaf."""
+    w = _wording()
+    if isinstance(leaf, Age):
+        key = "age_at_diagnosis" if leaf.at == "diagnosis" else "age"
+        return str(w[key][leaf.comparator]).format(value=_age_value(leaf.value, leaf.unit))
+    if isinstance(leaf, Sex):
+        return str(w["sex"][leaf.sex])
+    if isinstance(leaf, Condition):
+        template = w["condition"]["within" if leaf.within else leaf.status]
+        return str(template).format(name=plain_name(leaf.concept, leaf.name), qualifiers=_qualifiers(leaf),
+                                    window=str(leaf.within) if leaf.within else "")
+    if isinstance(leaf, Lab):
+        return _lab_question(leaf)
+    if isinstance(leaf, Performance):
+        comparator = w["comparators"][leaf.comparator]
+        return str(w["performance"][leaf.scale]).format(comparator=comparator, value=_number(leaf.value))
+    if isinstance(leaf, Therapy):
+        return str(w["therapy"][leaf.timing]).format(name=plain_name(leaf.concept, leaf.name),
+                                                     window=str(leaf.window) if leaf.window else "")
+    if isinstance(leaf, Pregnancy):
+        return str(w["pregnancy"])
+    if isinstance(leaf, Breastfeeding):
+        return str(w["breastfeeding"])
+    if isinstance(leaf, Contraception):
+        return str(w["contraception"][leaf.applies_to])
+    if isinstance(leaf, Infection):
+        return str(w["infection"][leaf.status]).format(name=plain_name(leaf.concept, leaf.name))
+    if isinstance(leaf, Hypersensitivity):
+        components = w["hypersensitivity_components"] if leaf.components else ""
+        return str(w["hypersensitivity"]).format(name=plain_name(leaf.concept, leaf.name), components=components)
+    if isinstance(leaf, StudyEnrolment):
+        if leaf.window is None:
+            return str(w["study_enrolment"]["now"])
+        return str(w["study_enrolment"]["within"]).format(window=str(leaf.window))
+    return ask_text(leaf.text)
+
+
+def ask_text(text: str) -> str:
+    """A question for text the compiler could not read: the criterion itself."""
+    return str(_wording()["text"]).format(text=text.strip().rstrip(".;"))
+
+
+def ask(criterion: CompiledCriterion) -> str:
+    """The one question that settles a whole criterion, as plain as its rule allows."""
+    return ask_rule(criterion.rule, criterion.text)
+
+
+def ask_rule(rule: Rule, text: str) -> str:
+    found = list(leaves(rule))
+    if any(isinstance(leaf, Question) for leaf in found):
+        return ask_text(text)
+    core = _without_implied(rule)
+    if isinstance(core, Not):
+        core = core.child
+    if not isinstance(core, AllOf | AnyOf):
+        return ask_leaf(core)  # type: ignore[arg-type]
+    merged = _merged(core)
+    return merged if merged is not None else ask_text(text)
+
+
+def _without_implied(rule: Rule) -> Rule:
+    """Drop a "female" leaf next to pregnancy or breastfeeding: the question implies it."""
+    if isinstance(rule, AllOf):
+        kept = [c for c in rule.children if not (isinstance(c, Sex) and any(
+            isinstance(o, Pregnancy | Breastfeeding | Contraception) for o in rule.children))]
+        if len(kept) == 1:
+            return kept[0]
+        return rule.model_copy(update={"children": tuple(kept)})
+    return rule
+
+
+def _merged(rule: AllOf | AnyOf) -> str | None:
+    """One question for a list of like leaves: "Do you have HIV, hepatitis B or hepatitis C?"."""
+    if isinstance(rule, AnyOf) and len(rule.children) == 2:
+        # "Karnofsky ≥ 50% for participants ≥ 16 years": ask about the score.
+        conditional = [c for c in rule.children if isinstance(c, Not) and isinstance(c.child, Age)]
+        others = [c for c in rule.children if c not in conditional]
+        if conditional and len(others) == 1 and not isinstance(others[0], AllOf | AnyOf | Not):
+            return ask_leaf(others[0])  # type: ignore[arg-type]
+    children = [c.child if isinstance(c, Not) else c for c in rule.children]
+    if any(isinstance(c, AllOf | AnyOf | Not) for c in children):
+        return None
+    joiner = " or " if isinstance(rule, AnyOf) or all(isinstance(c, Not) for c in rule.children) else " and "
+    if all(isinstance(c, Age) for c in children) and len(children) == 2:
+        ages = sorted(children, key=lambda c: c.comparator)  # type: ignore[union-attr]
+        high, low = ages[0], ages[1]
+        if isinstance(low, Age) and isinstance(high, Age) and low.at == high.at and low.comparator[0] == ">":
+            key = "age_range_at_diagnosis" if low.at == "diagnosis" else "age_range"
+            return str(_wording()[key]).format(low=_age_value(low.value, low.unit),
+                                               high=_age_value(high.value, high.unit))
+    if all(isinstance(c, Lab) for c in children):
+        parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
+        return str(_wording()["labs"]).format(list=_join(parts, " and "))
+    if all(isinstance(c, Pregnancy | Breastfeeding) for c in children):
+        return "Are you pregnant or breastfeeding?"
+    if all(isinstance(c, Condition | Infection) for c in children):
+        names = [plain_name(c.concept, c.name) for c in children if isinstance(c, Condition | Infection)]
+        return f"Do you have {_join(names, joiner)}?"
+    if all(isinstance(c, Therapy) for c in children):
+        therapies = [c for c in children if isinstance(c, Therapy)]
+        if len({(t.timing, str(t.window)) for t in therapies}) == 1:
+            first = therapies[0]
+            names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
+            return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
+    return None
+
+
+def _join(parts: list[str], joiner: str) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + joiner + parts[-1]
+
+
+def _qualifiers(leaf: Condition) -> str:
+    table = _wording()["qualifiers"]
+    parts = []
+    for qualifier in leaf.qualifiers:
+        templates = table.get(qualifier.name, {})
+        template = templates.get(qualifier.comparator) or templates.get("=")
+        if template:
+            value = _number(qualifier.value) if isinstance(qualifier.value, float | int) and not isinstance(
+                qualifier.value, bool) else str(qualifier.value).replace("_", " ")
+            parts.append(str(template).format(value=value))
+    return (" " + ", ".join(parts)) if parts else ""
+
+
+def _lab_phrase(leaf: Lab) -> str:
+    comparator = _wording()["comparators"][leaf.comparator]
+    name = plain_name(leaf.analyte, leaf.name)
+    if leaf.reference == "absolute":
+        unit = f" {leaf.unit}" if leaf.unit else ""
+        return f"{name} {comparator} {_number(leaf.value)}{unit}"
+    limit = "upper" if leaf.reference == "uln" else "lower"
+    return f"{name} {comparator} {_number(leaf.value)} times the {limit} limit of normal"
+
+
+def _lab_question(leaf: Lab) -> str:
+    w = _wording()["lab"]
+    comparator = _wording()["comparators"][leaf.comparator]
+    unit = f" {leaf.unit}" if leaf.unit else ""
+    return str(w[leaf.reference]).format(name=plain_name(leaf.analyte, leaf.name), comparator=comparator,
+                                         value=_number(leaf.value), unit=unit)

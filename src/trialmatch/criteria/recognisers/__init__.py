@@ -1,0 +1,20 @@
+"""Recognisers: one module per kind of criterion, each a function ``recognise(Passage) -> list[Found]``.
+
+``RECOGNISERS`` is the list the compiler runs, in no particular order: when two findings overlap, the
+longer one wins (see ``trialmatch.criteria.compose``).
+"""
+
+from trialmatch.criteria.passage import Recogniser
+from trialmatch.criteria.recognisers import ages, conditions, infections, labs, performance, reproduction, therapies
+
+RECOGNISERS: tuple[Recogniser, ...] = (
+    ages.recognise,
+    performance.recognise,
+    labs.recognise,
+    therapies.recognise,
+    conditions.recognise,
+    infections.recognise,
+    reproduction.recognise,
+)
+
+__all__ = ["RECOGNISERS"]

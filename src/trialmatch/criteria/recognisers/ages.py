@@ -1,0 +1,142 @@
+"""Age limits: "Age > 28 days and < 18 years at the time of informed consent", "Are at least 18 years old",
+"Age: 0-1 year at diagnosis", "18 years of age or older", "between 18 and 65 years".
+
+An age comparison counts only next to an age cue ("age", "aged", "years old", "of age", "or older"), so
+durations such as "life expectancy of at least 12 weeks" are left to other recognisers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trialmatch.criteria.passage import SURE, Found, Passage
+from trialmatch.criteria.phrases import (
+    COMPARATOR,
+    COMPARATOR_AFTER,
+    NUMBER,
+    TIME_UNIT,
+    parse_comparator,
+    parse_comparator_after,
+    parse_number,
+    parse_time_unit,
+)
+from trialmatch.criteria.rules import Age, AllOf, Comparator, Rule, TimeUnit
+
+_OLD = r"(?:\s+(?:of\s+age|old|of\s+age\s+or\s+older))?"
+_RANGE_SEP = r"\s*(?:-|–|—|to|and|through|until)\s*"
+_ONE = (
+    rf"(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})(?:\s*(?P<u>{TIME_UNIT})\b)?{_OLD}"
+    rf"|(?P<n2>{NUMBER})(?:\s*(?P<u2>{TIME_UNIT})\b)?{_OLD}\s*(?P<after>{COMPARATOR_AFTER})"
+    rf"|(?:between\s+|from\s+)?(?P<lo>{NUMBER})(?:\s*(?P<lu>{TIME_UNIT})\b)?{_RANGE_SEP}(?P<hi>{NUMBER})"
+    rf"(?:\s*(?P<hu>{TIME_UNIT})\b)?{_OLD}"
+)
+_LEAD = (r"\b(?:age[ds]?|ages)\b(?:\s*\([^)]{0,20}\))?\s*(?:[:=]\s*)?(?:(?:of|is|was|must\s+be|should\s+be|at\s+"
+         r"(?:the\s+time\s+of\s+)?(?:diagnosis|enrolment|enrollment|consent|screening|registration|entry)|limits?|"
+         r"range|group|between|from)\s*[:,]?\s*)*")
+_CHAIN = r"\s*(?:,\s*)?(?:and|&|but|,)\s*(?:(?:age[ds]?|is|be)\s+)?"
+_REFERENCE = re.compile(
+    r"^\s*,?\s*(?:\(?\s*(?:at|on)\s+(?:the\s+)?(?:time|day|date)\s+of\s+(?:the\s+)?"
+    r"(?P<when>initial\s+diagnosis|diagnosis|original\s+diagnosis|informed\s+consent(?:\s*/\s*assent)?|consent(?:\s*/\s*assent)?|"
+    r"assent|enrol+ment|registration|screening|study\s+entry|randomi[sz]ation|signing\s+(?:the\s+)?(?:informed\s+)?consent)"
+    r"|\(?\s*at\s+(?P<when2>diagnosis|initial\s+diagnosis|enrol+ment|screening|registration|study\s+entry|consent)"
+    r"|\(?\s*when\s+diagnosed)\s*\)?",
+    re.IGNORECASE,
+)
+_ONE_UNNAMED = re.sub(r"\(\?P<\w+>", "(?:", _ONE)
+_WITH_LEAD = re.compile(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
+_SELF_CUED = re.compile(
+    rf"(?P<first>(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
+    rf"|(?P<n2>{NUMBER})\s*(?P<u2>years?|yrs?|months?)?(?:\s+of\s+age|\s+old)?\s*(?P<after>or\s+(?:older|younger)|"
+    rf"and\s+(?:older|over|above|younger))\b"
+    rf"|(?:between\s+|from\s+)?(?P<lo>{NUMBER})\s*(?P<lu>years?)?{_RANGE_SEP}(?P<hi>{NUMBER})\s*(?P<hu>years?)\s+"
+    rf"(?:of\s+age|old)\b)",
+    re.IGNORECASE,
+)
+_ONE_RE = re.compile(_ONE, re.IGNORECASE)
+
+#: Ages above this many years are not ages ("age > 1,000"): leave them to a question.
+_OLDEST = 130
+
+
+def recognise(passage: Passage) -> list[Found]:
+    text = passage.text
+    found: list[Found] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in (_WITH_LEAD, _SELF_CUED):
+        for match in pattern.finditer(text):
+            if any(match.start() < end and match.end() > start for start, end in taken):
+                continue
+            limits = _limits(match.group("first"))
+            rest = match.groupdict().get("rest")
+            if rest:
+                tail = _ONE_RE.search(rest)
+                limits += _limits(tail.group(0)) if tail else []
+            if not limits or any(value > _OLDEST * 366 for _, value, unit in limits if unit == "days"):
+                continue
+            limits = _default_units(limits)
+            if limits is None:
+                continue
+            end = match.end()
+            at = "today"
+            reference = _REFERENCE.match(text[end:])
+            if reference:
+                when = (reference.group("when") or reference.group("when2") or "diagnosis").lower()
+                at = "diagnosis" if "diagnos" in when else "today"
+                end += reference.end()
+            start = match.start()
+            rules: list[Rule] = [
+                Age(comparator=comparator, value=value, unit=unit, at=at, span=passage.span(start, end))
+                for comparator, value, unit in limits
+                if not (comparator == ">=" and value == 0)  # "0-1 year": the lower bound says nothing
+            ]
+            if not rules:
+                continue
+            rule = rules[0] if len(rules) == 1 else AllOf(children=tuple(rules), span=passage.span(start, end))
+            found.append(Found(rule, *passage.span(start, end), category="age", confidence=SURE))
+            taken.append((start, end))
+    return found
+
+
+def _limits(text: str) -> list[tuple[Comparator, float, str | None]]:
+    match = _ONE_RE.fullmatch(text.strip()) or _SELF_CUED.fullmatch(text.strip())
+    if match is None:
+        return []
+    groups = match.groupdict()
+    try:
+        if groups.get("cmp"):
+            return [(parse_comparator(groups["cmp"]), parse_number(groups["n"]), _unit(groups.get("u")))]
+        if groups.get("after"):
+            return [(parse_comparator_after(groups["after"]), parse_number(groups["n2"]), _unit(groups.get("u2")))]
+        if groups.get("lo"):
+            high_unit = _unit(groups.get("hu"))
+            low_unit = _unit(groups.get("lu")) or high_unit
+            low, high = parse_number(groups["lo"]), parse_number(groups["hi"])
+            if low_unit == high_unit and low >= high:
+                return []
+            return [(">=", low, low_unit), ("<=", high, high_unit)]
+    except ValueError:
+        return []
+    return []
+
+
+def _unit(text: str | None) -> TimeUnit | None:
+    if not text:
+        return None
+    try:
+        return parse_time_unit(text)
+    except ValueError:
+        return None
+
+
+def _default_units(limits: list[tuple[Comparator, float, str | None]]
+                   ) -> list[tuple[Comparator, float, TimeUnit]] | None:
+    """Fill a missing unit from a sibling limit, else years; an age in hours is no age limit."""
+    known = [unit for _, _, unit in limits if unit]
+    fallback = known[-1] if known else "years"
+    out: list[tuple[Comparator, float, TimeUnit]] = []
+    for comparator, value, unit in limits:
+        unit = unit or fallback
+        if unit == "hours":
+            return None
+        out.append((comparator, value, unit))  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,230 @@
+"""The rule tree a criterion compiles to: ``all`` / ``any`` / ``not`` nodes over typed leaves.
+
+Every node serialises to JSON with a ``kind`` tag and keeps ``span``, its ``[start, end)`` offsets in
+the trial's criteria text. Leaves say what must be true of the patient; whether a criterion includes or
+excludes is the criterion's ``section``, not part of its rule. Text the compiler could not read becomes a
+``question`` leaf, which only an answer can settle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Comparator = Literal["<", "<=", ">", ">=", "="]
+TimeUnit = Literal["hours", "days", "weeks", "months", "years"]
+
+#: Days per unit, for windows and ages (a month is 30.44 days, a year 365.25).
+DAYS_PER_UNIT: dict[str, float] = {"hours": 1 / 24, "days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Duration(_Model):
+    """A length of time as the text gave it: ``12 weeks``, ``30 days``."""
+
+    value: float
+    unit: TimeUnit
+
+    def in_days(self) -> float:
+        return self.value * DAYS_PER_UNIT[self.unit]
+
+    def __str__(self) -> str:
+        number = f"{self.value:g}"
+        return f"{number} {self.unit[:-1] if self.value == 1 else self.unit}"
+
+
+class RuleException(_Model):
+    """A stated exception: what the criterion does not count, with its source text.
+
+    ``concepts``: the therapies or conditions exempted. ``ended_before``: they are exempt only if they
+    ended longer ago than this. ``complete`` is False when the text says more than the compiler read
+    ("with certain exceptions"): then a fact the exception might cover can't settle the rule.
+    """
+
+    text: str
+    span: tuple[int, int]
+    concepts: tuple[str, ...] = ()
+    ended_before: Duration | None = None
+    complete: bool = True
+
+
+class _Node(_Model):
+    span: tuple[int, int] | None = None
+
+
+class AllOf(_Node):
+    kind: Literal["all"] = "all"
+    children: tuple[Rule, ...]
+
+
+class AnyOf(_Node):
+    kind: Literal["any"] = "any"
+    children: tuple[Rule, ...]
+
+
+class Not(_Node):
+    kind: Literal["not"] = "not"
+    child: Rule
+
+
+class Age(_Node):
+    """The patient's age compared with a limit, today (the default) or at diagnosis."""
+
+    kind: Literal["age"] = "age"
+    comparator: Comparator
+    value: float
+    unit: TimeUnit = "years"
+    at: Literal["today", "diagnosis"] = "today"
+
+    def in_days(self) -> float:
+        return self.value * DAYS_PER_UNIT[self.unit]
+
+
+class Sex(_Node):
+    kind: Literal["sex"] = "sex"
+    sex: Literal["female", "male"]
+
+
+class Qualifier(_Model):
+    """A detail of a condition: ``relapse_number >= 2``, ``philadelphia = positive``, ``cd19 = positive``."""
+
+    name: str
+    comparator: Comparator = "="
+    value: str | float | bool
+
+
+class Condition(_Node):
+    """A condition (disease, disease state or comorbidity) the patient has, with qualifiers.
+
+    ``status``: ``active`` (now), ``history`` (ever had, including now) or ``any``. ``within``: only
+    diagnoses in that window count ("another cancer within 5 years").
+    """
+
+    kind: Literal["condition"] = "condition"
+    concept: str
+    name: str
+    status: Literal["active", "history", "any"] = "any"
+    qualifiers: tuple[Qualifier, ...] = ()
+    within: Duration | None = None
+    exceptions: tuple[RuleException, ...] = ()
+
+
+class Lab(_Node):
+    """A lab value or measure against a threshold.
+
+    ``reference``: ``absolute`` compares ``value`` in ``unit``; ``uln`` / ``lln`` compares the result as a
+    multiple of the upper / lower limit of normal (the patient's reference range, else a documented
+    default). ``assay_sensitivity`` is the minimum sensitivity the text asks of the assay (MRD).
+    """
+
+    kind: Literal["lab"] = "lab"
+    analyte: str
+    name: str
+    comparator: Comparator
+    value: float
+    unit: str | None = None
+    reference: Literal["absolute", "uln", "lln"] = "absolute"
+    assay_sensitivity: float | None = None
+    exceptions: tuple[RuleException, ...] = ()
+
+
+class Performance(_Node):
+    """Performance status on the ECOG, Karnofsky or Lansky scale (converted between scales by data)."""
+
+    kind: Literal["performance"] = "performance"
+    scale: Literal["ecog", "karnofsky", "lansky"]
+    comparator: Comparator
+    value: float
+
+
+class Therapy(_Node):
+    """A therapy, procedure or transplant the patient had.
+
+    ``timing``: ``within`` (ended or given inside ``window`` before the study's start), ``ever``, or
+    ``current`` (ongoing). ``exceptions`` name therapies that do not count.
+    """
+
+    kind: Literal["therapy"] = "therapy"
+    concept: str
+    name: str
+    timing: Literal["within", "ever", "current"]
+    window: Duration | None = None
+    exceptions: tuple[RuleException, ...] = ()
+
+
+class Pregnancy(_Node):
+    kind: Literal["pregnancy"] = "pregnancy"
+
+
+class Breastfeeding(_Node):
+    kind: Literal["breastfeeding"] = "breastfeeding"
+
+
+class Contraception(_Node):
+    """Willing to use effective contraception; applies only to the people it names."""
+
+    kind: Literal["contraception"] = "contraception"
+    applies_to: Literal["female", "male", "childbearing_potential", "any"] = "any"
+
+
+class Infection(_Node):
+    kind: Literal["infection"] = "infection"
+    concept: str
+    name: str
+    status: Literal["active", "chronic", "any"] = "any"
+
+
+class Hypersensitivity(_Node):
+    """Known allergy or hypersensitivity to a drug (and, if said, to its components)."""
+
+    kind: Literal["hypersensitivity"] = "hypersensitivity"
+    concept: str
+    name: str
+    components: bool = False
+
+
+class StudyEnrolment(_Node):
+    """Taking part in another interventional study now, or within ``window``."""
+
+    kind: Literal["study_enrolment"] = "study_enrolment"
+    window: Duration | None = None
+
+
+class Question(_Node):
+    """Text the compiler could not turn into a rule; only the patient's or clinician's answer settles it."""
+
+    kind: Literal["question"] = "question"
+    text: str
+
+
+Rule = Annotated[
+    AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding
+    | Contraception | Infection | Hypersensitivity | StudyEnrolment | Question,
+    Field(discriminator="kind"),
+]
+Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding | Contraception
+        | Infection | Hypersensitivity | StudyEnrolment | Question)
+
+for _model in (AllOf, AnyOf, Not):
+    _model.model_rebuild()
+
+
+def leaves(rule: Rule) -> Iterator[Leaf]:
+    """Every leaf of ``rule``, in order."""
+    if isinstance(rule, AllOf | AnyOf):
+        for child in rule.children:
+            yield from leaves(child)
+    elif isinstance(rule, Not):
+        yield from leaves(rule.child)
+    else:
+        yield rule
+
+
+def is_computable(rule: Rule) -> bool:
+    """True when no part of the rule is a question."""
+    return not any(isinstance(leaf, Question) for leaf in leaves(rule))
