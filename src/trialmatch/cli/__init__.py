@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from trialmatch.cli.render import render_import_report, render_search, render_trial
+from trialmatch.cli.render import render_criteria, render_import_report, render_search, render_trial
+from trialmatch.criteria.compiler import COMPILER_VERSION
 from trialmatch.importing import ImportReport, import_items, import_paths, load_demo
 from trialmatch.places import KM_PER_MILE, UnknownPlace, parse_place
 from trialmatch.store.search import SearchError, SearchQuery, SearchResults, search
@@ -270,6 +271,55 @@ def show_command(
         print(trial.model_dump_json(indent=2, exclude_none=True))
     else:
         render_trial(console, trial)
+
+
+@app.command("criteria")
+def criteria_command(
+    trial_id: Annotated[str, typer.Argument(help="An NCT number or any other id of the trial.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a trial's compiled eligibility criteria: each item's rule or question beside its source text."""
+    with _open_store(db) as store:
+        trial = store.get(trial_id)
+        if trial is None:
+            raise _fail(f"no trial with id {trial_id!r} in the store. Search for it with: trialmatch search "
+                        f'"{trial_id}"')
+        compiled = store.compiled(trial.id)
+        if compiled is None:
+            next(store.recompile_one(trial.id), None)
+            compiled = store.compiled(trial.id)
+    if compiled is None:
+        raise _fail(f"the criteria of {trial.id} could not be compiled; please report this trial id.")
+    if as_json:
+        print(json.dumps({"trial_id": trial.id, "criteria_text": trial.eligibility.criteria_text,
+                          **compiled.model_dump(mode="json", exclude_none=True)}, indent=2, ensure_ascii=False))
+    else:
+        render_criteria(console, trial, compiled)
+
+
+@app.command("compile")
+def compile_command(
+    db: DbOption = None,
+    everything: Annotated[bool, typer.Option("--all", help="Recompile every trial, not only stale ones.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Compile the criteria of trials compiled by an older compiler (or never), or of --all trials."""
+    with _open_store(db, load_demo_if_empty=False) as store:
+        total = store.count() if everything else store.stale_compiled()
+        done = 0
+        with Progress(SpinnerColumn(), TextColumn("Compiling criteria"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=errors, disable=as_json or total == 0) as progress:
+            task = progress.add_task("compile", total=total)
+            for _ in store.recompile(everything=everything):
+                done += 1
+                progress.advance(task)
+        failed = store.stale_compiled()
+    if as_json:
+        print(json.dumps({"compiled": done, "failed": failed, "compiler_version": COMPILER_VERSION}))
+    else:
+        console.print(f"Compiled the criteria of {done:,} trials with compiler v{COMPILER_VERSION}."
+                      + (f" {failed:,} could not be compiled." if failed else ""))
 
 
 @app.command("changes")

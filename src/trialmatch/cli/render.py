@@ -8,6 +8,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from trialmatch.criteria.compiler import CompiledCriteria, CompiledCriterion
+from trialmatch.criteria.describe import describe
+from trialmatch.criteria.rules import is_computable, leaves
 from trialmatch.importing import ImportReport
 from trialmatch.store.search import SearchResults
 from trialmatch.trials.record import OPEN_STATUSES, Trial
@@ -163,3 +166,42 @@ def render_import_report(console: Console, report: ImportReport) -> None:
         console.print(f"  [yellow]skipped[/yellow] {escape(note.location)}: {escape(note.reason)}")
     if len(report.skipped) > 50:
         console.print(f"  … and {len(report.skipped) - 50} more skipped (use --json for the full list)")
+
+
+_VERDICT_STYLE = {"inclusion": "green", "exclusion": "red"}
+
+
+def render_criteria(console: Console, trial: Trial, compiled: CompiledCriteria) -> None:
+    """Every compiled criterion: its rule (or the question it became) beside its source text."""
+    table = Table(show_header=True, expand=True, show_lines=True)
+    table.add_column("Item", no_wrap=True)
+    table.add_column("Category")
+    table.add_column("Rule or question", ratio=2)
+    table.add_column("Source text", ratio=3)
+    for criterion in compiled.criteria:
+        _criterion_rows(table, criterion, 0)
+    computable = sum(c.computable for c in compiled.criteria)
+    title = escape(f"{trial.id} — compiled criteria ({computable} of {len(compiled.criteria)} computable, "
+                   f"compiler v{compiled.compiler_version})")
+    parts: list[object] = [table]
+    for note in compiled.notes:
+        parts.append(Text(f"Note ({note.kind}): {note.text}", style="dim"))
+    console.print(Panel(Group(*parts), title=title, title_align="left"))
+
+
+def _criterion_rows(table: Table, criterion: CompiledCriterion, depth: int) -> None:
+    label = Text("  " * depth + criterion.id, style=_VERDICT_STYLE[criterion.section])
+    if criterion.computable:
+        rule = Text(describe(criterion.rule))
+        rule.append(f"\nconfidence {criterion.confidence:.2f}", style="dim")
+    else:
+        rule = Text("question: ", style="yellow")
+        rule.append(criterion.question)
+        if not is_computable(criterion.rule) and any(leaf.kind != "question" for leaf in leaves(criterion.rule)):
+            rule.append(f"\npartly read: {describe(criterion.rule)}", style="dim")
+    source = Text(criterion.text)
+    for note in criterion.notes:
+        source.append(f"\n{note.kind}: {note.text}", style="dim")
+    table.add_row(label, escape(criterion.category.replace("_", " ")), rule, source)
+    for child in criterion.children:
+        _criterion_rows(table, child, depth + 1)

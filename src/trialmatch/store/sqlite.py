@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria, compile_criteria
 from trialmatch.places import country_code, locate_city
 from trialmatch.store.index_text import index_columns
 from trialmatch.trials.errors import RecordError
@@ -106,6 +107,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS trials_fts USING fts5(
     tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
 );
 CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT);
+-- Compiled eligibility rules, rebuilt when the criteria or the compiler version change.
+CREATE TABLE IF NOT EXISTS compiled_criteria (
+    rowid INTEGER PRIMARY KEY REFERENCES trials(rowid) ON DELETE CASCADE,
+    compiler_version TEXT NOT NULL,
+    criteria_hash TEXT NOT NULL,
+    compiled TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS compiled_criteria_version ON compiled_criteria(compiler_version);
 """
 
 
@@ -203,6 +212,64 @@ class TrialStore:
         )
         return {row["rowid"]: Trial.model_validate_json(row["record"]) for row in rows}
 
+    def compiled(self, trial_id: str) -> CompiledCriteria | None:
+        """The stored compiled criteria of a trial (by any registry id), or None if it has none yet."""
+        row = self.db.execute(
+            "SELECT c.compiled FROM compiled_criteria c JOIN trials t ON t.rowid = c.rowid "
+            "WHERE t.id = ? COLLATE NOCASE",
+            (trial_id,),
+        ).fetchone()
+        if row is None:
+            row = self.db.execute(
+                "SELECT c.compiled FROM registry_ids r JOIN compiled_criteria c ON c.rowid = r.trial_rowid "
+                "WHERE r.registry_id = ? ORDER BY c.rowid LIMIT 1",
+                (trial_id.strip(),),
+            ).fetchone()
+        return CompiledCriteria.model_validate_json(row["compiled"]) if row else None
+
+    def compiled_many(self, rowids: Iterable[int]) -> dict[int, CompiledCriteria]:
+        wanted = list(rowids)
+        rows = self.db.execute(
+            "SELECT rowid, compiled FROM compiled_criteria WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
+        )
+        return {row["rowid"]: CompiledCriteria.model_validate_json(row["compiled"]) for row in rows}
+
+    def stale_compiled(self) -> int:
+        """How many trials have no compiled criteria, or criteria from another compiler version."""
+        return self.db.execute(
+            "SELECT count(*) FROM trials t LEFT JOIN compiled_criteria c ON c.rowid = t.rowid "
+            "WHERE c.rowid IS NULL OR c.compiler_version != ?",
+            (COMPILER_VERSION,),
+        ).fetchone()[0]
+
+    def recompile_one(self, trial_id: str) -> Iterator[str]:
+        """Compile one trial's criteria now (yields its id once saved)."""
+        row = self.db.execute(
+            "SELECT t.rowid, r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid WHERE t.id = ?",
+            (trial_id,),
+        ).fetchone()
+        if row is not None:
+            with self.transaction():
+                self._save_compiled(row["rowid"], compile_trial_criteria(Trial.model_validate_json(row["record"])))
+            yield trial_id
+
+    def recompile(self, *, everything: bool = False, batch_size: int = 500) -> Iterator[str]:
+        """Compile the criteria of stale trials (or of ``everything``); yields each trial id as it is saved."""
+        query = "SELECT t.rowid, r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid"
+        if not everything:
+            query += (" LEFT JOIN compiled_criteria c ON c.rowid = t.rowid"
+                      " WHERE c.rowid IS NULL OR c.compiler_version != ?")
+        rows = self.db.execute(query, () if everything else (COMPILER_VERSION,)).fetchall()
+        for start in range(0, len(rows), batch_size):
+            with self.transaction():
+                done = []
+                for row in rows[start : start + batch_size]:
+                    trial = Trial.model_validate_json(row["record"])
+                    self._save_compiled(row["rowid"], compile_trial_criteria(trial))
+                    done.append(trial.id)
+            yield from done
+
     def iter_trials(self) -> Iterator[Trial]:
         for row in self.db.execute(
             "SELECT r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid ORDER BY t.id"
@@ -293,8 +360,10 @@ class TrialStore:
             rowid = int(cursor.lastrowid or 0)
             self.db.execute("INSERT INTO trial_records (rowid, record) VALUES (?, ?)", (rowid, prepared.record))
             self._index(rowid, prepared, sites)
+            self._save_compiled(rowid, prepared.compiled)
             return SaveResult(ImportOutcome.IMPORTED, prepared.id)
         if existing["content_hash"] == prepared.columns["content_hash"]:
+            self._save_compiled(existing["rowid"], prepared.compiled, only_if_stale=True)
             return SaveResult(ImportOutcome.UNCHANGED, prepared.id)
         new_update = prepared.columns["last_update"]
         if existing["last_update"] and new_update and new_update < existing["last_update"]:  # type: ignore[operator]
@@ -311,7 +380,23 @@ class TrialStore:
         self.db.execute(_UPDATE_TRIAL, {**columns, "rowid": rowid})
         self.db.execute("UPDATE trial_records SET record = ? WHERE rowid = ?", (prepared.record, rowid))
         self._index(rowid, prepared, sites)
+        self._save_compiled(rowid, prepared.compiled)
         return SaveResult(ImportOutcome.UPDATED, prepared.id, changed_fields=tuple(changed))
+
+    def _save_compiled(self, rowid: int, compiled: str | None, only_if_stale: bool = False) -> None:
+        if compiled is None:  # the compiler failed on this text: `trialmatch compile` will retry it
+            self.db.execute("DELETE FROM compiled_criteria WHERE rowid = ?", (rowid,))
+            return
+        if only_if_stale and self.db.execute(
+            "SELECT 1 FROM compiled_criteria WHERE rowid = ? AND compiler_version = ?", (rowid, COMPILER_VERSION)
+        ).fetchone():
+            return
+        parsed = json.loads(compiled)
+        self.db.execute(
+            "INSERT OR REPLACE INTO compiled_criteria (rowid, compiler_version, criteria_hash, compiled) "
+            "VALUES (?, ?, ?, ?)",
+            (rowid, parsed["compiler_version"], parsed["criteria_hash"], compiled),
+        )
 
     def _index(self, rowid: int, prepared: PreparedTrial, sites: list[tuple[object, ...]]) -> None:
         self.db.execute(
@@ -366,6 +451,8 @@ class PreparedTrial:
     fts: tuple[str, ...]
     registry_ids: tuple[tuple[str, str], ...]
     sites: tuple[tuple[object, ...], ...]
+    #: The compiled criteria as JSON; None if the compiler failed (the trial is still saved).
+    compiled: str | None = None
 
 
 def prepare_trial(trial: Trial) -> PreparedTrial:
@@ -407,7 +494,16 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
         for position, site in enumerate(trial.sites)
     ]
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
-    return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites))
+    return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites),
+                         compile_trial_criteria(trial))
+
+
+def compile_trial_criteria(trial: Trial) -> str | None:
+    """The trial's compiled criteria as JSON, or None if the compiler raised (it should not)."""
+    try:
+        return compile_criteria(trial.eligibility.criteria_text).model_dump_json(exclude_none=True)
+    except Exception:  # a compiler bug must not lose the trial: it stays uncompiled
+        return None
 
 
 def _oversized_field(trial: Trial) -> str | None:

@@ -22,6 +22,7 @@ from trialmatch.vocabulary.spelling import americanize
 #: Extra vocabulary files or folders, separated by os.pathsep.
 VOCABULARY_PATH_ENV = "TRIALMATCH_VOCABULARY"
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOKEN = re.compile(r"\w+|\+")
 _MOSTLY_UPPER = 0.7
 _TITLE_LETTERS = 20
@@ -162,7 +163,7 @@ class Vocabulary:
 
 
 def _concepts_from_yaml(text: str, origin: str) -> list[Concept]:
-    table = yaml.safe_load(text) or {}
+    table = yaml.load(text, Loader=_YAML_LOADER) or {}
     concepts = []
     for entry in table.get("concepts", []):
         try:

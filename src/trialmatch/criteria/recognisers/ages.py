@@ -54,12 +54,17 @@ _SELF_CUED = re.compile(
 )
 _ONE_RE = re.compile(_ONE, re.IGNORECASE)
 
+#: Every age limit has one of these words; texts without them are skipped cheaply.
+_CUE = re.compile(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b", re.IGNORECASE)
+
 #: Ages above this many years are not ages ("age > 1,000"): leave them to a question.
 _OLDEST = 130
 
 
 def recognise(passage: Passage) -> list[Found]:
     text = passage.text
+    if not _CUE.search(text):
+        return []
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     for pattern in (_WITH_LEAD, _SELF_CUED):

@@ -1,0 +1,100 @@
+"""Precise one-line descriptions of rules, for clinicians and coordinators: "age ≥ 18 years",
+"ANC ≥ 1,000 cells/uL", "allogeneic HSCT within 12 weeks", "not (HIV or hepatitis B)".
+"""
+
+from __future__ import annotations
+
+from trialmatch.criteria.rules import (
+    Age,
+    AllOf,
+    AnyOf,
+    Breastfeeding,
+    Condition,
+    Contraception,
+    Hypersensitivity,
+    Infection,
+    Lab,
+    Not,
+    Performance,
+    Pregnancy,
+    Question,
+    Rule,
+    RuleException,
+    Sex,
+    StudyEnrolment,
+    Therapy,
+)
+
+_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
+_SCALES = {"ecog": "ECOG", "karnofsky": "Karnofsky", "lansky": "Lansky"}
+
+
+def describe(rule: Rule) -> str:
+    """The rule in compact clinical notation."""
+    if isinstance(rule, AllOf | AnyOf):
+        joiner = " and " if isinstance(rule, AllOf) else " or "
+        return joiner.join(_grouped(child) for child in rule.children)
+    if isinstance(rule, Not):
+        return f"not {_grouped(rule.child)}"
+    if isinstance(rule, Age):
+        at = " at diagnosis" if rule.at == "diagnosis" else ""
+        return f"age {_SYMBOLS[rule.comparator]} {_number(rule.value)} {rule.unit}{at}"
+    if isinstance(rule, Sex):
+        return f"sex = {rule.sex}"
+    if isinstance(rule, Condition):
+        status = {"active": "active ", "history": "history of ", "any": ""}[rule.status]
+        details = [f"{q.name} {_SYMBOLS[q.comparator]} {q.value}" for q in rule.qualifiers]
+        within = f" within {rule.within}" if rule.within else ""
+        qualifiers = f" [{', '.join(details)}]" if details else ""
+        return f"{status}{rule.name}{qualifiers}{within}{_exceptions(rule.exceptions)}"
+    if isinstance(rule, Lab):
+        if rule.reference == "absolute":
+            amount = f"{_number(rule.value)}{' ' + rule.unit if rule.unit else ''}"
+        else:
+            amount = f"{_number(rule.value)} × {rule.reference.upper()}"
+        sensitivity = f" (assay sensitivity ≤ {rule.assay_sensitivity:g})" if rule.assay_sensitivity else ""
+        return f"{rule.name} {_SYMBOLS[rule.comparator]} {amount}{sensitivity}{_exceptions(rule.exceptions)}"
+    if isinstance(rule, Performance):
+        unit = "%" if rule.scale != "ecog" else ""
+        return f"{_SCALES[rule.scale]} {_SYMBOLS[rule.comparator]} {_number(rule.value)}{unit}"
+    if isinstance(rule, Therapy):
+        timing = {"within": f" within {rule.window}", "ever": " (ever)", "current": " (current)"}[rule.timing]
+        return f"{rule.name}{timing}{_exceptions(rule.exceptions)}"
+    if isinstance(rule, Pregnancy):
+        return "pregnant"
+    if isinstance(rule, Breastfeeding):
+        return "breastfeeding"
+    if isinstance(rule, Contraception):
+        who = "" if rule.applies_to == "any" else f" ({rule.applies_to.replace('_', ' ')})"
+        return f"uses effective contraception{who}"
+    if isinstance(rule, Infection):
+        status = "" if rule.status == "any" else f"{rule.status} "
+        return f"{status}{rule.name} infection"
+    if isinstance(rule, Hypersensitivity):
+        return f"hypersensitivity to {rule.name}{' or its components' if rule.components else ''}"
+    if isinstance(rule, StudyEnrolment):
+        return "in another interventional study" + (f" now or within {rule.window}" if rule.window else " now")
+    if isinstance(rule, Question):
+        return f'question: "{rule.text}"'
+    return rule.kind
+
+
+def _grouped(rule: Rule) -> str:
+    text = describe(rule)
+    return f"({text})" if isinstance(rule, AllOf | AnyOf) and len(rule.children) > 1 else text
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 and value == int(value) else f"{value:g}"
+
+
+def _exceptions(exceptions: tuple[RuleException, ...]) -> str:
+    if not exceptions:
+        return ""
+    parts = []
+    for exception in exceptions:
+        names = ", ".join(exception.concepts) if exception.concepts else f'"{exception.text}"'
+        ended = f" if ended > {exception.ended_before} before" if exception.ended_before else ""
+        unsure = "; not fully read" if not exception.complete else ""
+        parts.append(f"{names}{ended}{unsure}")
+    return f" except {'; '.join(parts)}"
