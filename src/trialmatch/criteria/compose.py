@@ -99,7 +99,7 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     text = passage.text
     found = _best(finding for recognise in recognisers for finding in recognise(passage))
     exceptions = _exception_segments(passage, found, wording)
-    main = [f for f in found if not _inside(f.start, exceptions)]
+    main = [f for f in found if not _inside(f.start, exceptions) and f.rule is not None]
     covered: list[tuple[int, int]] = [(f.start, f.end) for f in found]
     covered += [c for f in found for c in f.claimed]
     covered += exceptions
@@ -131,6 +131,9 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
             confidence = min(confidence, UNSURE)
 
     category = max(main, key=lambda f: f.length).category if main else question_category(text)
+    if rule is None and not residue and found and passage.section == "inclusion":
+        # Only words that ask nothing ("Male or female"): an inclusion that every patient meets.
+        rule, category = AllOf(children=(), span=passage.span(0, len(text))), found[0].category
     return Composed(rule, confidence, category, residue)
 
 

@@ -31,6 +31,8 @@ _SCALES = {"ecog": "ECOG", "karnofsky": "Karnofsky", "lansky": "Lansky"}
 
 def describe(rule: Rule) -> str:
     """The rule in compact clinical notation."""
+    if isinstance(rule, AllOf) and not rule.children:
+        return "nothing to check (always met)"
     if isinstance(rule, AllOf | AnyOf):
         joiner = " and " if isinstance(rule, AllOf) else " or "
         return joiner.join(_grouped(child) for child in rule.children)

@@ -49,9 +49,10 @@ class Found:
 
     ``category`` names what the criterion is about (age, lab, washout …); ``claimed`` lists extra spans
     the recogniser also read (a parenthetical note it understood), so they don't count as left over.
+    ``rule`` is None for words that were read and ask nothing ("male or female").
     """
 
-    rule: Rule
+    rule: Rule | None
     start: int
     end: int
     category: str

@@ -37,14 +37,17 @@ _CHAIN = r"\s*(?:,\s*)?(?:and|&|but|,)\s*(?:(?:age[ds]?|is|be)\s+)?"
 _REFERENCE = re.compile(
     r"^\s*,?\s*(?:\(?\s*(?:at|on)\s+(?:the\s+)?(?:time|day|date)\s+of\s+(?:the\s+)?"
     r"(?P<when>initial\s+diagnosis|diagnosis|original\s+diagnosis|informed\s+consent(?:\s*/\s*assent)?|consent(?:\s*/\s*assent)?|"
-    r"assent|enrol+ment|registration|screening|study\s+entry|randomi[sz]ation|signing\s+(?:the\s+)?(?:informed\s+)?consent)"
+    r"assent|enrol+ment|registration|screening|study\s+entry|randomi[sz]ation|"
+    r"(?:signing|obtaining|giving|providing)\s+(?:the\s+)?(?:written\s+)?(?:informed\s+)?consent)"
     r"|\(?\s*at\s+(?P<when2>diagnosis|initial\s+diagnosis|enrol+ment|screening|registration|study\s+entry|consent)"
-    r"|\(?\s*when\s+diagnosed)\s*\)?",
+    r"|\(?\s*when\s+diagnosed|\(?\s*when\s+enrol+ed(?:\s+(?:onto|on|in|into))?(?:\s+(?:this|the)\s+(?:study|trial))?)"
+    r"\s*\)?",
     re.IGNORECASE,
 )
 _ONE_UNNAMED = re.sub(r"\(\?P<\w+>", "(?:", _ONE)
 _WITH_LEAD = re.compile(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
 _SELF_CUED = re.compile(
+    rf"(?P<chained>(?:{COMPARATOR})\s*(?:{NUMBER})\s*(?:years?|yrs?|months?)?\s*(?:and|&|,)\s*)?"
     rf"(?P<first>(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
     rf"|(?P<n2>{NUMBER})\s*(?P<u2>years?|yrs?|months?)?(?:\s+of\s+age|\s+old)?\s*(?P<after>or\s+(?:older|younger)|"
     rf"and\s+(?:older|over|above|younger))\b"
@@ -76,6 +79,10 @@ def recognise(passage: Passage) -> list[Found]:
             if rest:
                 tail = _ONE_RE.search(rest)
                 limits += _limits(tail.group(0)) if tail else []
+            chained = match.groupdict().get("chained")
+            if chained:
+                head = _ONE_RE.search(chained)
+                limits = (_limits(head.group(0)) if head else []) + limits
             if not limits or any(value > _OLDEST * 366 for _, value, unit in limits if unit == "days"):
                 continue
             limits = _default_units(limits)
