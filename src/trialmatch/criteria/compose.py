@@ -105,10 +105,14 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     covered += exceptions
     confidence = min((f.confidence for f in main), default=1.0)
 
-    units, consumed, mixed = _units(passage, main, wording)
+    units, consumed, mixed, cued = _units(passage, main, wording)
     covered += consumed
     rule = _join(units, passage, mixed)
     if mixed:
+        confidence = min(confidence, UNSURE)
+    if cued and passage.section == "exclusion" and not passage.negated:
+        # "Exclusion: No prior chemotherapy" is usually a double negative written in error; reading it
+        # literally would exclude everyone who had none, so it never decides on its own.
         confidence = min(confidence, UNSURE)
 
     residue = _residue(passage, covered, wording.filler | lead_words)
@@ -189,10 +193,11 @@ def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWo
 
 
 def _units(passage: Passage, main: list[Found], wording: ComposeWording
-           ) -> tuple[list[tuple[Rule, str]], list[tuple[int, int]], bool]:
+           ) -> tuple[list[tuple[Rule, str]], list[tuple[int, int]], bool, bool]:
     """Findings grouped under their negation cues, each with the connective text before it.
 
-    Returns ``(units, consumed spans, mixed)``: ``mixed`` is True when the connectives mix "and" and "or".
+    Returns ``(units, consumed spans, mixed, cued)``: ``mixed`` is True when the connectives mix "and" and
+    "or"; ``cued`` when a negation cue negated something.
     """
     source = passage.source
     units: list[tuple[Rule, str]] = []
@@ -201,6 +206,7 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording
     group_gap = ""
     previous_end = passage.start
     connectives: set[str] = set()
+    cued = False
 
     def close_group() -> None:
         if group:
@@ -213,6 +219,7 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording
         clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(gap)), default=0)
         cue = wording.negation_before.search(gap[clause_start:])
         if cue and not (passage.negated and index == 0):
+            cued = True
             close_group()
             group.append(finding.rule)
             group_gap = gap[: clause_start + cue.start()]
@@ -235,7 +242,7 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording
             consumed.append((finding.end, finding.end + forbidden.end()))
     close_group()
     mixed = {"and", "or"} <= connectives
-    return units, consumed, mixed
+    return units, consumed, mixed, cued
 
 
 def _is_list_gap(gap: str) -> bool:
@@ -304,7 +311,9 @@ def _apply_exception(rule: Rule, passage: Passage, start: int, end: int) -> tupl
         if passage.section == "exclusion":
             return AllOf(children=(rule, Not(child=question, span=(start, end))), span=rule.span), False
         return AnyOf(children=(rule, question), span=rule.span), False
-    return _attach(rule, exception, targets), exception.complete
+    attached = _attach(rule, exception, targets)
+    complete = all(e.complete for leaf in _leaves(attached) for e in getattr(leaf, "exceptions", ()))
+    return attached, complete
 
 
 def _read_exception(segment: str, offset: int, vocabulary: Vocabulary) -> RuleException:
@@ -357,6 +366,8 @@ def _attach(rule: Rule, exception: RuleException, targets: list[int]) -> Rule:
         # An exception can't exempt the very thing the rule is about ("chemotherapy, except pre-phase
         # chemotherapy" keeps chemotherapy): such concepts are dropped from it.
         kept = tuple(c for c in exception.concepts if c != own and c not in vocabulary.ancestors(own or ""))
-        relaxed = exception.model_copy(update={"concepts": kept})
+        # A dropped concept is a part of the exception nobody can apply: it is no longer read in full.
+        complete = exception.complete and len(kept) == len(exception.concepts)
+        relaxed = exception.model_copy(update={"concepts": kept, "complete": complete})
         return rule.model_copy(update={"exceptions": (*rule.exceptions, relaxed)})
     return rule

@@ -71,7 +71,8 @@ def describe(rule: Rule) -> str:
         return f"uses effective contraception{who}"
     if isinstance(rule, Infection):
         status = "" if rule.status == "any" else f"{rule.status} "
-        return f"{status}{rule.name} infection"
+        name = rule.name if "infection" in rule.name.lower() else f"{rule.name} infection"
+        return f"{status}{name}"
     if isinstance(rule, Hypersensitivity):
         return f"hypersensitivity to {rule.name}{' or its components' if rule.components else ''}"
     if isinstance(rule, StudyEnrolment):

@@ -102,7 +102,11 @@ class Condition(_Node):
     """A condition (disease, disease state or comorbidity) the patient has, with qualifiers.
 
     ``status``: ``active`` (now), ``history`` (ever had, including now) or ``any``. ``within``: only
-    diagnoses in that window count ("another cancer within 5 years").
+    diagnoses in that window count ("another cancer within 5 years"). ``qualifiers`` all hold together.
+
+    ``concept == "disease_under_study"``: the criterion names a state but no disease ("Second or later
+    bone marrow relapse" under "B-ALL with any of the following"); the matcher reads it as the trial's
+    own conditions. ``other_malignancy`` likewise means a cancer other than the trial's.
     """
 
     kind: Literal["condition"] = "condition"
@@ -145,8 +149,8 @@ class Performance(_Node):
 class Therapy(_Node):
     """A therapy, procedure or transplant the patient had.
 
-    ``timing``: ``within`` (ended or given inside ``window`` before the study's start), ``ever``, or
-    ``current`` (ongoing). ``exceptions`` name therapies that do not count.
+    ``timing``: ``within`` (ended or given inside ``window`` before the study's start, or ongoing), ``ever``
+    (at any time, including now), or ``current`` (ongoing). ``exceptions`` name therapies that do not count.
     """
 
     kind: Literal["therapy"] = "therapy"
@@ -158,11 +162,23 @@ class Therapy(_Node):
 
 
 class Pregnancy(_Node):
+    """The patient is pregnant (a positive pregnancy test counts).
+
+    False for males and for females who cannot become pregnant, so "negative pregnancy test in women of
+    childbearing potential" is simply ``not pregnancy``. ``planned``: also true when the patient plans to
+    become pregnant during the study or the time after it that the criterion names.
+    """
+
     kind: Literal["pregnancy"] = "pregnancy"
+    planned: bool = False
 
 
 class Breastfeeding(_Node):
+    """The patient is breastfeeding; false for males. ``planned``: also true when she plans to breastfeed
+    during the study or the time after it that the criterion names."""
+
     kind: Literal["breastfeeding"] = "breastfeeding"
+    planned: bool = False
 
 
 class Contraception(_Node):
@@ -180,16 +196,23 @@ class Infection(_Node):
 
 
 class Hypersensitivity(_Node):
-    """Known allergy or hypersensitivity to a drug (and, if said, to its components)."""
+    """Known allergy or hypersensitivity to a drug (and, if said, to its components).
+
+    ``severe``: only a severe reaction counts ("history of severe allergic reaction to X", anaphylaxis).
+    """
 
     kind: Literal["hypersensitivity"] = "hypersensitivity"
     concept: str
     name: str
     components: bool = False
+    severe: bool = False
 
 
 class StudyEnrolment(_Node):
-    """Taking part in another interventional study now, or within ``window``."""
+    """Taking part in another interventional study now, or within ``window``.
+
+    ``window`` None: taking part now. A window: now, or treatment in a study that ended inside the window.
+    """
 
     kind: Literal["study_enrolment"] = "study_enrolment"
     window: Duration | None = None

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -59,6 +59,21 @@ def _tokens(text: str) -> list[re.Match[str]]:
     return list(_TOKEN.finditer(text))
 
 
+@lru_cache(maxsize=8192)
+def _prepared(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[str, ...]]:
+    """Token offsets, tokens and folded tokens of a text; recognisers look up the same passage often."""
+    matches = _tokens(text)
+    raw = tuple(m.group(0) for m in matches)
+    return tuple((m.start(), m.end()) for m in matches), raw, tuple(americanize(t.lower()) for t in raw)
+
+
+def _lengths_by_first(index: dict[tuple[str, ...], Concept]) -> dict[str, tuple[int, ...]]:
+    lengths: dict[str, set[int]] = {}
+    for key in index:
+        lengths.setdefault(key[0], set()).add(len(key))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}
+
+
 def _folded_key(phrase: str) -> tuple[str, ...]:
     return tuple(americanize(m.group(0).lower()) for m in _tokens(phrase))
 
@@ -84,8 +99,9 @@ class Vocabulary:
         self._folded.pop((), None)
         self._exact.pop((), None)
         self._longest = max((len(k) for k in (*self._folded, *self._exact)), default=0)
-        self._first_folded = {key[0] for key in self._folded}
-        self._first_exact = {key[0] for key in self._exact}
+        # For each first token, the phrase lengths that start with it, longest first.
+        self._first_folded = _lengths_by_first(self._folded)
+        self._first_exact = _lengths_by_first(self._exact)
         self._ancestors: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -113,41 +129,43 @@ class Vocabulary:
 
     def find(self, text: str, kinds: set[str] | None = None) -> list[ConceptMatch]:
         """Concepts named in ``text``, leftmost-longest, without overlaps."""
-        tokens = _tokens(text)
-        folded = [americanize(t.group(0).lower()) for t in tokens]
-        use_exact = any(t.group(0) in self._first_exact for t in tokens) and not _mostly_capitals(text)
+        tokens, raw, folded = _prepared(text)
+        use_exact = any(t in self._first_exact for t in raw) and not _mostly_capitals(text)
         matches: list[ConceptMatch] = []
         i = 0
         while i < len(tokens):
-            found = self._longest_at(tokens, folded, i, use_exact, kinds)
+            found = self._longest_at(raw, folded, i, use_exact, kinds)
             if found is None:
                 i += 1
                 continue
             concept, length = found
-            start, end = tokens[i].start(), tokens[i + length - 1].end()
+            start, end = tokens[i][0], tokens[i + length - 1][1]
             matches.append(ConceptMatch(concept, start, end, text[start:end]))
             i += length
         return matches
 
     def _longest_at(
         self,
-        tokens: list[re.Match[str]],
-        folded: list[str],
+        raw: tuple[str, ...],
+        folded: tuple[str, ...],
         i: int,
         use_exact: bool,
         kinds: set[str] | None,
     ) -> tuple[Concept, int] | None:
-        try_folded = folded[i] in self._first_folded
-        try_exact = use_exact and tokens[i].group(0) in self._first_exact
-        if not (try_folded or try_exact):
+        folded_lengths = self._first_folded.get(folded[i], ())
+        exact_lengths = self._first_exact.get(raw[i], ()) if use_exact else ()
+        if not (folded_lengths or exact_lengths):
             return None
-        for length in range(min(self._longest, len(tokens) - i), 0, -1):
-            candidates = []
-            if try_exact:
-                candidates.append(self._exact.get(tuple(t.group(0) for t in tokens[i : i + length])))
-            if try_folded:
-                candidates.append(self._folded.get(tuple(folded[i : i + length])))
-            for concept in candidates:
+        available = len(raw) - i
+        for length in sorted({*folded_lengths, *exact_lengths}, reverse=True):
+            if length > available:
+                continue
+            if length in exact_lengths:
+                concept = self._exact.get(raw[i : i + length])
+                if concept is not None and (kinds is None or concept.kind in kinds):
+                    return concept, length
+            if length in folded_lengths:
+                concept = self._folded.get(folded[i : i + length])
                 if concept is not None and (kinds is None or concept.kind in kinds):
                     return concept, length
         return None

@@ -5,7 +5,16 @@ longer one wins (see ``trialmatch.criteria.compose``).
 """
 
 from trialmatch.criteria.passage import Recogniser
-from trialmatch.criteria.recognisers import ages, conditions, infections, labs, performance, reproduction, therapies
+from trialmatch.criteria.recognisers import (
+    ages,
+    conditions,
+    infections,
+    labs,
+    performance,
+    reproduction,
+    sex,
+    therapies,
+)
 
 RECOGNISERS: tuple[Recogniser, ...] = (
     ages.recognise,
@@ -15,6 +24,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     conditions.recognise,
     infections.recognise,
     reproduction.recognise,
+    sex.recognise,
 )
 
 __all__ = ["RECOGNISERS"]

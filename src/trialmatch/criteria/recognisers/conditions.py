@@ -1,9 +1,890 @@
-"""Recogniser stub: being written."""
+"""Conditions: the trial's disease and its state, comorbidities, CNS disease and other cancers.
+
+Reads "Relapsed or refractory Ph+ B-ALL", "Second or later bone marrow relapse", "B cell precursor ALL in
+first or later hematologic complete remission (CR)", "Relapse at any time after allogenic HSCT",
+"History of myocardial infarction within 6 months", "Active acute or chronic GvHD requiring systemic
+treatment", "History or presence of clinically relevant CNS pathology such as epilepsy …", "Active
+malignancy other than ALL", "Burkitt's leukemia according to the WHO 2016 criteria".
+
+A phrase is read as a run of units (``data/criteria/disease-state.yaml``): conditions named by the
+vocabulary, disease states (relapse, refractory, remission), details (Ph status, CD19, KMT2A, after a
+transplant), a status (history, active) and a window ("within 6 months"). States joined by "or" become
+alternative rules; details hold for every alternative. A phrase naming a state but no disease is about
+the disease under study (``DISEASE_UNDER_STUDY``). Judgement words ("uncontrolled", "clinically
+significant") are never read, so the criterion stays partly a question.
+
+The helpers ``mask_abbreviations``, ``status_units`` and ``window_at`` are shared with the infection
+recogniser.
+"""
 
 from __future__ import annotations
 
-from trialmatch.criteria.passage import Found, Passage
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import pairwise, product
+from typing import Any
 
+import yaml
+
+from trialmatch.criteria.compose import load_wording as compose_wording
+from trialmatch.criteria.passage import SURE, Found, Passage
+from trialmatch.criteria.phrases import DURATION, parse_duration
+from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
+from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
+
+#: The concept of a phrase that names a disease state but no disease ("Second or later relapse"): the
+#: matcher reads it as the trial's own conditions.
+DISEASE_UNDER_STUDY = "disease_under_study"
+DISEASE_UNDER_STUDY_NAME = "the disease under study"
+
+#: Confidence when "and" joins two disease states ("relapsed and refractory" often means either).
+_AND_STATES = 0.75
+
+#: Confidence of a condition whose definition follows and is read by another recogniser.
+_DEFINED_ELSEWHERE = 0.6
+_DEFINED_AFTER = re.compile(
+    r"\s*(?:[,:;(]|-{1,2})?\s*(?:(?:as\s+)?(?:defined|evidenced|measured|determined|shown|documented|indicated|"
+    r"confirmed|characteri[sz]ed|manifested)\s+(?:as|by)|i\.\s?e\.?|that\s+is|meaning)\b",
+    re.IGNORECASE,
+)
+
+#: Confidence when the sentence names a window the phrase did not read.
+_UNREAD_WINDOW = 0.7
+
+#: Concepts whose own window a window after them is ("chemotherapy within 4 weeks").
+_OTHER_KINDS = {"drug", "drug_class", "procedure", "lab", "measure", "infection"}
+
+#: Qualifiers that make a criterion about the disease's state rather than the disease itself.
+_STATE_QUALIFIERS = frozenset({
+    "relapse_number", "relapse_site", "refractory", "refractory_to", "remission", "remission_number",
+    "after_transplant", "after_therapy", "philadelphia", "cd19", "kmt2a", "newly_diagnosed", "untreated",
+})
+_TRANSPLANT_KINDS = (("auto", "autologous_hsct"), ("allo", "allogeneic_hsct"))
+
+_GAP = re.compile(
+    r"[\s,/]*(?:(?:and\s*/\s*or|or\s*/|either|or|and|nor|with|in|of|the|a|an|that|which|who|whose|has|have|had|other|another|"
+    r"is|are|was|were|been|be|at|any|time|having|patients?|participants?|subjects?)\b[\s,/]*)*|-\s*(?:patients?|participants?)\s+",
+    re.IGNORECASE,
+)
+#: What may follow a phrase that names no disease, so "recurrent" in "recurrent MRD" is not read.
+_AFTER_BARE_STATE = re.compile(
+    r"\s*(?:$|[;:.,)\]]|(?:or|and|at|after|following|with|defined|as|who|which|that|in|during|despite|within|since|"
+    r"per|according|is|are|was|has|have|must|should|will|patients?|participants?|subjects?|children|adults?|"
+    r"infants?|disease)\b|\()",
+    re.IGNORECASE,
+)
+_CONDITIONAL = re.compile(
+    r"\b(?:must|should|may|can|could|need(?:s)?\s+to|(?:is|are|will\s+be|would\s+be|be)\s+"
+    r"(?:eligible|allowed|permitted|acceptable|required|included|enrolled))\b(?!\s+(?:not\b|be\s+excluded|be\s+ineligible))",
+    re.IGNORECASE,
+)
+_DURATION_RE = re.compile(DURATION, re.IGNORECASE)
+_ABBREVIATION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-/.]{0,13})\s*\)")
+_WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
+# --- data --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _UnitSpec:
+    kind: str
+    pattern: re.Pattern[str]
+    fixed: tuple[tuple[str, Comparator, Any], ...] = ()
+    number: str | None = None
+    status: str | None = None
+    confidence: float = SURE
+    only_after: tuple[str, ...] = ()
+    needs_state: bool = False
+
+
+@dataclass(frozen=True)
+class _Wording:
+    units: tuple[_UnitSpec, ...]
+    ordinals: dict[str, int]
+    ordinal: re.Pattern[str]
+    open_ended: re.Pattern[str]
+    sites: tuple[tuple[str, re.Pattern[str]], ...]
+    within: tuple[re.Pattern[str], ...]
+    relevant_cns: re.Pattern[str]
+    relevant_confidence: float
+    judgement: tuple[str, ...]
+    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    definitions: dict[str, re.Pattern[str]]
+    claims: re.Pattern[str]
+    example_words: frozenset[str]
+    example_list: re.Pattern[str]
+    skip: frozenset[str]
+    generic_cancer: frozenset[str]
+    normalise: dict[str, tuple[str, tuple[tuple[str, Any], ...]]]
+    categories: tuple[tuple[str, frozenset[str]], ...]
+    block_after: re.Pattern[str]
+    block_before: re.Pattern[str]
+    other_than: re.Pattern[str]
+    both_forms: re.Pattern[str]
+    conditional_before: re.Pattern[str]
+    triggers: re.Pattern[str]
+    example_before: re.Pattern[str]
+    adjective_people: re.Pattern[str]
+
+
+def _alternation(items: list[str]) -> str:
+    return "|".join(sorted(items, key=len, reverse=True))
+
+
+@cache
+def load_wording() -> _Wording:
+    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/disease-state.yaml")
+                         .read_text("utf-8"))
+    flags = re.IGNORECASE
+    ordinals = {str(k).lower(): int(v) for k, v in raw["ordinals"].items()}
+    ordinal = rf"\b(?:{_alternation([re.escape(o) for o in ordinals])})\b"
+    open_ended = _alternation([p.replace("{ORD}", ordinal) for p in raw["open_ended"]])
+    ordlist = (rf"{ordinal}(?:\s*(?:,\s*(?:and\s*/\s*or|or|and)?|and\s*/\s*or|or|and|/)\s*{ordinal})*"
+               rf"(?:\s*,?\s*(?:{open_ended}))?")
+    sites = [(site, re.compile(rf"^(?:{_alternation(patterns)})$", flags)) for site, patterns
+             in raw["relapse_sites"].items()]
+    site = _alternation([p for patterns in raw["relapse_sites"].values() for p in patterns])
+    refpoint = raw["refpoint"]
+    fill = {"{ORDLIST}": ordlist, "{ORD}": ordinal, "{SITE}": site, "{TRANSPLANT}": raw["transplant"],
+            "{DURATION}": DURATION, "{REFPOINT}": refpoint}
+
+    def filled(pattern: str) -> str:
+        for key, value in fill.items():
+            pattern = pattern.replace(key, value)
+        return pattern
+
+    units = []
+    for spec in raw["units"]:
+        case = 0 if spec.get("case") == "exact" else flags
+        fixed = tuple((name, value[0], value[1]) if isinstance(value, list) else (name, "=", value)
+                      for name, value in (spec.get("set") or {}).items())
+        units.append(_UnitSpec(kind=spec["kind"], pattern=re.compile(filled(spec["pattern"]), case), fixed=fixed,
+                               number=spec.get("number"), status=spec.get("status"),
+                               confidence=float(spec.get("confidence", SURE)),
+                               only_after=tuple(spec.get("only_after", ())),
+                               needs_state=bool(spec.get("needs_state", False))))
+    tail = rf"(?:\s*,?\s*(?:prior\s+to|before|preceding|of|from)\s+{refpoint})?"
+    within = (
+        re.compile(rf"\(\s*(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
+                   rf"(?P<d>{DURATION}){tail}\s*\)", flags),
+        re.compile(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
+                   rf"(?P<d>{DURATION}){tail}", flags),
+        re.compile(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)\s+"
+                   rf"(?P<u>year|month|week){tail}", flags),
+        re.compile(rf"(?:<|less\s+than|≤|<=|fewer\s+than)\s*(?P<d>{DURATION})\s+(?:prior\s+to|before)\s+{refpoint}",
+                   flags),
+    )
+    phrases = tuple((concept, re.compile(filled(p), flags)) for concept, patterns in raw["phrases"].items()
+                    for p in patterns)
+    definitions = {concept: re.compile(rf"\s*[.;]?\s*(?:{_alternation(patterns)})", flags)
+                   for concept, patterns in raw["definitions"].items()}
+    claims = re.compile(rf"\s*,?\s*(?:{_alternation(raw['claims'])})", flags)
+    example_list = re.compile(
+        rf"\s*[,:\-–]?\s*(?:\(\s*{raw['example_cues']}\s*(?P<inner>[^()]*)\)|{raw['example_cues']}\s+(?P<bare>[^.;()]*))",
+        flags)
+    normalise = {concept: (spec["concept"], tuple((spec.get("qualifiers") or {}).items()))
+                 for concept, spec in raw["normalise"].items()}
+    return _Wording(
+        units=tuple(units),
+        ordinals=ordinals,
+        ordinal=re.compile(ordinal, flags),
+        open_ended=re.compile(rf"(?:{open_ended})\s*$", flags),
+        sites=tuple(sites),
+        within=within,
+        relevant_cns=re.compile(rf"(?:{raw['relevant_cns']['pattern']})\s+$", flags),
+        relevant_confidence=float(raw["relevant_cns"]["confidence"]),
+        judgement=tuple(sorted((str(j).lower() for j in raw["judgement"]), key=len, reverse=True)),
+        phrases=phrases,
+        definitions=definitions,
+        claims=claims,
+        example_words=frozenset(str(w).lower() for w in raw["example_words"]),
+        example_list=example_list,
+        skip=frozenset(raw["skip_concepts"]),
+        generic_cancer=frozenset(raw["generic_cancer"]),
+        normalise=normalise,
+        categories=tuple((category, frozenset(ids)) for category, ids in raw["categories"].items()),
+        block_after=re.compile(raw["block_after"], flags),
+        block_before=re.compile(raw["block_before"], flags),
+        other_than=re.compile(r"\s*(?:\(\s*(?:with\s+)?(?:certain|some)\s+exceptions?\s*\)\s*)?"
+                              r"(?P<cue>(?:other\s+than|besides)\s+)", flags),
+        both_forms=re.compile(rf"(?:{raw['both_forms']})\s*$", flags),
+        conditional_before=re.compile(raw["conditional_before"], flags),
+        triggers=re.compile(raw["triggers"], flags),
+        example_before=re.compile(raw["example_before"], flags),
+        adjective_people=re.compile(raw["adjective_people"], flags),
+    )
+
+
+# --- shared helpers ---------------------------------------------------------------------------------
+
+def mask_abbreviations(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with each abbreviation in parentheses that repeats the words before it blanked out.
+
+    "acute lymphoblastic leukemia (ALL)" → "acute lymphoblastic leukemia      ": the vocabulary then
+    reads "Isolated extramedullary (EM) disease" as one phrase, and "(ALL)" is not a second disease.
+    Offsets are unchanged. Returns the masked text and the masked spans.
+    """
+    out = text
+    spans: list[tuple[int, int]] = []
+    for match in _ABBREVIATION.finditer(text):
+        inner = match.group(1)
+        if not _abbreviates(inner, text[: match.start()]):
+            continue
+        spans.append((match.start(), match.end()))
+        out = out[: match.start()] + " " * (match.end() - match.start()) + out[match.end():]
+    return out, spans
+
+
+def _abbreviates(inner: str, before: str) -> bool:
+    """True when ``inner`` ("ALL", "alloHSCT", "GvHD") is an acronym of the words right before it."""
+    letters = re.sub(r"[^A-Za-z0-9]", "", inner).lower()
+    capitals = sum(c.isupper() for c in inner)
+    if len(letters) < 2 or capitals < 1 or (capitals < 2 and not any(c.isdigit() for c in inner)):
+        return False
+    words = _WORDS.findall(before)[-7:]
+    for first in range(len(words)):
+        if words[first][0].lower() != letters[0]:
+            continue
+        joined = "".join(words[first:]).lower()
+        position = 0
+        for letter in letters:
+            position = joined.find(letter, position)
+            if position < 0:
+                break
+            position += 1
+        else:
+            return True
+    return False
+
+
+def extend_over(text: str, end: int, masked: list[tuple[int, int]]) -> int:
+    """``end`` moved past blanked abbreviations right after it (only whitespace between)."""
+    for start, stop in sorted(masked):
+        if start >= end and not text[end:start].strip():
+            end = stop
+    return end
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of a condition phrase, offsets relative to the passage text."""
+
+    kind: str  # disease | head | state | attr | status | within
+    start: int
+    end: int
+    concept: str | None = None
+    qualifiers: tuple[Qualifier, ...] = ()
+    status: str | None = None
+    within: Duration | None = None
+    confidence: float = SURE
+    only_after: tuple[str, ...] = ()
+    needs_state: bool = False
+    exceptions: tuple[RuleException, ...] = ()
+    other: bool = False
+
+
+def status_units(text: str) -> list[Unit]:
+    """Status words ("history of", "active", "known") and windows ("within 6 months") in ``text``."""
+    wording = load_wording()
+    out = [Unit("status", m.start(), m.end(), status=spec.status, within=_duration(m))
+           for spec in wording.units if spec.kind == "status" for m in _word_matches(spec.pattern, text)]
+    out += window_units(text)
+    return out
+
+
+def window_units(text: str) -> list[Unit]:
+    out = []
+    for pattern in load_wording().within:
+        for match in pattern.finditer(text):
+            duration = _duration(match)
+            if duration is not None:
+                out.append(Unit("within", match.start(), match.end(), within=duration))
+    return out
+
+
+def window_at(text: str, position: int) -> Unit | None:
+    """A window ("within the past 6 months prior to enrollment") starting at ``position``, if any."""
+    best = None
+    for pattern in load_wording().within:
+        match = pattern.match(text, position)
+        if match and (best is None or match.end() > best.end):
+            duration = _duration(match)
+            if duration is not None:
+                best = Unit("within", match.start(), match.end(), within=duration)
+    return best
+
+
+def _duration(match: re.Match[str]) -> Duration | None:
+    groups = match.groupdict()
+    try:
+        if groups.get("d"):
+            return parse_duration(groups["d"])
+        unit = groups.get("u")
+        if unit:
+            return Duration(value=1, unit=f"{unit.lower()}s")  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    return None
+
+
+def _word_matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Matches that start and end on word boundaries."""
+    out = []
+    for match in pattern.finditer(text):
+        if match.end() == match.start():
+            continue
+        before = text[match.start() - 1] if match.start() else " "
+        after = text[match.end()] if match.end() < len(text) else " "
+        if (before.isalnum() and match.group(0)[0].isalnum()) or (after.isalnum() and match.group(0)[-1].isalnum()):
+            continue
+        out.append(match)
+    return out
+
+
+def trim_judgement(text: str, start: int, end: int) -> int:
+    """``start`` moved past judgement words ("uncontrolled", "clinically significant") opening text[start:end]."""
+    patterns = _judgement_patterns()
+    moved = True
+    while moved:
+        moved = False
+        for pattern in patterns:
+            match = pattern.match(text, start, end)
+            if match:
+                start, moved = match.end(), True
+                break
+    return start
+
+
+def judgement_inside(text: str) -> bool:
+    """True when a judgement word stands inside ``text`` ("active, uncontrolled infection")."""
+    return _judgement_anywhere().search(text) is not None
+
+
+@cache
+def _judgement_anywhere() -> re.Pattern[str]:
+    words = (r"[-\s]+".join(re.escape(w) for w in phrase.split()) for phrase in load_wording().judgement)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")(?![\w-])", re.IGNORECASE)
+
+
+@cache
+def _judgement_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(r"[-\s]+".join(re.escape(w) for w in phrase.split()) + r"[-\s,]+", re.IGNORECASE)
+                 for phrase in load_wording().judgement)
+
+
+# --- the recogniser ---------------------------------------------------------------------------------
 
 def recognise(passage: Passage) -> list[Found]:
-    return []
+    text = passage.text
+    if not text.strip():
+        return []
+    wording = load_wording()
+    vocabulary = load_vocabulary()
+    masked, abbreviations = mask_abbreviations(text)
+    diseases = _disease_units(masked, vocabulary, wording)
+    if not diseases and not wording.triggers.search(masked):
+        return []
+    units = _select(_candidate_units(masked, vocabulary, wording, passage.section) + diseases)
+    found: list[Found] = []
+    taken_until = 0
+    for chunk in _chunks(units, masked):
+        if chunk[0].start < taken_until:
+            continue
+        example = wording.example_before.search(masked, taken_until, chunk[0].start)
+        if example and example.end() == chunk[0].start:
+            continue  # an example of something not read here ("medical illness (e.g. diabetes)")
+        built = _build(chunk, passage, masked, abbreviations, vocabulary, wording)
+        if built is None:
+            continue
+        found.append(built)
+        taken_until = built.end - passage.start
+    return found
+
+
+def _candidate_units(text: str, vocabulary: Vocabulary, wording: _Wording, section: str) -> list[Unit]:
+    units: list[Unit] = []
+    for spec in wording.units:
+        if spec.kind == "status":
+            continue
+        for match in _word_matches(spec.pattern, text):
+            unit = _unit_from(spec, match)
+            if unit is not None:
+                units.append(unit)
+    units += status_units(text)
+    for concept, pattern in wording.phrases:
+        units += [Unit("disease", m.start(), m.end(), concept=concept) for m in _word_matches(pattern, text)]
+    return units
+
+
+def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
+    groups = match.groupdict()
+    qualifiers = [Qualifier(name=name, comparator=comparator, value=value) for name, comparator, value in spec.fixed]
+    wording = load_wording()
+    if groups.get("ord") and spec.number:
+        numbers = _ordinal_limits(groups["ord"], bool(groups.get("later")))
+        if numbers is None:
+            return None
+        qualifiers += [Qualifier(name=spec.number, comparator=c, value=float(v)) for c, v in numbers]
+    if groups.get("crn"):
+        comparator: Comparator = ">=" if groups.get("later") else "="
+        qualifiers.append(Qualifier(name="remission_number", comparator=comparator, value=float(groups["crn"])))
+    if groups.get("site"):
+        site = " ".join(groups["site"].split())
+        name = next((n for n, p in wording.sites if p.match(site)), None)
+        if name is None:
+            return None
+        qualifiers.append(Qualifier(name="relapse_site", value=name))
+    if groups.get("untreated"):
+        qualifiers.append(Qualifier(name="untreated", value=True))
+    if groups.get("primary"):
+        qualifiers.append(Qualifier(name="refractory_to", value="induction"))
+    elif groups.get("to"):
+        to = groups["to"].lower().replace("-", "")
+        qualifiers.append(Qualifier(name="refractory_to", value="reinduction" if to == "reinduction" else to))
+    if groups.get("transplant"):
+        transplant = groups["transplant"].lower()
+        kind = next((k for cue, k in _TRANSPLANT_KINDS if cue in transplant), "hsct")
+        qualifiers.append(Qualifier(name="after_transplant", value=kind))
+    if groups.get("nyha"):
+        # "class III or IV", "class II or greater": that class or worse; "class III" alone: that class.
+        comparator = ">=" if groups.get("nyha_open") else "="
+        qualifiers.append(Qualifier(name="nyha_class", comparator=comparator, value=float(_roman(groups["nyha"]))))
+    if not qualifiers and spec.kind in ("state", "attr"):
+        return None
+    return Unit(spec.kind, match.start(), match.end(), qualifiers=tuple(qualifiers), confidence=spec.confidence,
+                only_after=spec.only_after, needs_state=spec.needs_state)
+
+
+def _roman(value: str) -> int:
+    return {"i": 1, "ii": 2, "iii": 3, "iv": 4}.get(value.lower()) or int(value)
+
+
+def _ordinal_limits(text: str, later: bool) -> list[tuple[Comparator, int]] | None:
+    wording = load_wording()
+    numbers = [wording.ordinals[m.group(0).lower()] for m in wording.ordinal.finditer(text)]
+    if not numbers:
+        return None
+    # "or more than third" names an ordinal that only bounds the list: it is already covered.
+    open_match = wording.open_ended.search(text)
+    if open_match:
+        numbers = [n for n in numbers if not wording.ordinal.search(open_match.group(0))
+                   or n != numbers[-1]] or numbers
+    if later or open_match:
+        return [(">=", min(numbers))]
+    if len(numbers) == 1:
+        return [("=", numbers[0])]
+    if sorted(numbers) != list(range(min(numbers), max(numbers) + 1)):
+        return None  # "first or third": not a range
+    return [(">=", min(numbers)), ("<=", max(numbers))]
+
+
+def _disease_units(text: str, vocabulary: Vocabulary, wording: _Wording) -> list[Unit]:
+    out: list[Unit] = []
+    for match in vocabulary.find(text, kinds={"condition"}):
+        unit = _disease_unit(text, match, vocabulary, wording)
+        if unit is not None:
+            out.append(unit)
+    return out
+
+
+def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wording: _Wording) -> Unit | None:
+    concept = match.concept.id
+    if concept in wording.skip:
+        return None
+    start = trim_judgement(text, match.start, match.end)
+    if start != match.start:
+        trimmed = vocabulary.find(text[start : match.end], kinds={"condition"})
+        if len(trimmed) != 1 or trimmed[0].end != match.end - start:
+            return None  # nothing to read without the judgement ("uncontrolled illness")
+        if trimmed[0].concept.id == concept:
+            start += trimmed[0].start  # "uncontrolled diabetes": diabetes, and "uncontrolled" stays unread
+        else:
+            start = match.start  # "unstable angina" is a condition of its own, not a judgement on angina
+    elif judgement_inside(text[start : match.end]):
+        return None  # "active, uncontrolled infection": the judgement can't be left out of the middle
+    if wording.block_after.match(text[match.end:]) or wording.block_before.search(text[:start]):
+        return None
+    if re.search(r"(?:leuka?emia|lymphoma)/$", text[:start], re.IGNORECASE):
+        return None  # the second half of "leukemia/lymphoma"
+    if re.search(r"ic$", match.text, re.IGNORECASE) and not wording.adjective_people.match(text[match.end:]):
+        return None  # "diabetic retinopathy" is not diabetes
+    if _after_exception_cue(text, start):
+        return None  # named in an exception: compose reads it there
+    if conditional_subject(text, match.end):
+        return None
+    both = wording.both_forms.search(text[:start])
+    if both and re.match(r"(?:acute|chronic)\b", text[start:], re.IGNORECASE):
+        parents = vocabulary.concepts[concept].parents if concept in vocabulary.concepts else ()
+        if len(parents) != 1:
+            return None
+        concept, start = parents[0], both.start()
+    confidence = SURE
+    if _is_cns(concept, vocabulary):
+        relevant = wording.relevant_cns.search(text[:start])
+        if relevant:
+            start, confidence = relevant.start(), wording.relevant_confidence
+    end = match.end
+    if re.match(r"/(?:lymphoma|leuka?emia)\b", text[end:], re.IGNORECASE):
+        end += re.match(r"/\w+", text[end:]).end()  # type: ignore[union-attr]  # "leukemia/lymphoma": one entity
+    other = False
+    exceptions: tuple[RuleException, ...] = ()
+    other_than = wording.other_than.match(text, end)
+    if other_than:
+        excepted = vocabulary.find(text[other_than.end():], kinds={"condition"})
+        if excepted and not text[other_than.end() : other_than.end() + excepted[0].start].strip() and \
+                excepted[0].concept.id not in {concept, *vocabulary.ancestors(concept)}:
+            first = excepted[0]
+            stop = other_than.end() + first.end
+            cue = other_than.start("cue")
+            exceptions = (RuleException(text=text[cue:stop], span=(cue, stop), concepts=(first.concept.id,)),)
+            end, other = stop, True
+    inner = tuple(q for spec in wording.units if spec.kind == "attr" and concept in spec.only_after
+                  for m in spec.pattern.finditer(text, start, match.end) if (u := _unit_from(spec, m))
+                  for q in u.qualifiers)
+    return Unit("disease", start, end, concept=concept, confidence=confidence, exceptions=exceptions, other=other,
+                qualifiers=inner)
+
+
+def conditional_subject(text: str, end: int) -> bool:
+    """True when the rest of the sentence makes the condition a subject of a conditional rule ("Patients
+    with Gilbert's syndrome must have total bilirubin < 3 x ULN", "HIV-positive patients may enrol if …"):
+    the condition is then not itself a requirement, and reading it alone would be wrong."""
+    stop = re.search(r"[.;]\s|$", text[end:])
+    rest = text[end : end + (stop.start() if stop else len(text))]
+    return _CONDITIONAL.search(rest) is not None
+
+
+def _after_exception_cue(text: str, position: int) -> bool:
+    sentence_start = max((m.end() for m in re.finditer(r"[.;]\s", text[:position])), default=0)
+    return compose_wording().exception_start.search(text, sentence_start, position) is not None
+
+
+def _is_cns(concept: str, vocabulary: Vocabulary) -> bool:
+    lineage = {concept, *vocabulary.ancestors(concept)}
+    return "cns_disorder" in lineage
+
+
+def _select(units: list[Unit]) -> list[Unit]:
+    """Longest units that don't overlap; on a tie a state or detail beats a vocabulary name."""
+    order = {"state": 0, "attr": 0, "within": 1, "status": 2, "disease": 3, "head": 4}
+    chosen: list[Unit] = []
+    for unit in sorted(units, key=lambda u: (-(u.end - u.start), order[u.kind], u.start)):
+        if all(unit.end <= c.start or unit.start >= c.end for c in chosen):
+            chosen.append(unit)
+    return sorted(chosen, key=lambda u: u.start)
+
+
+def _chunks(units: list[Unit], text: str) -> list[list[Unit]]:
+    """Runs of units joined only by connectives; a run needs a disease, a state or a detail."""
+    runs: list[list[Unit]] = []
+    current: list[Unit] = []
+    for unit in units:
+        if current:
+            gap = text[current[-1].end : unit.start]
+            joined = _GAP.fullmatch(gap) is not None or (
+                len(current) == 1 and current[0].kind == "status" and unit.kind == "disease"
+                and _judgement_gap(gap))
+            previous = [u for u in current if u.kind == "disease"]
+            if joined and unit.kind == "disease" and previous:
+                joined = _connective(text[previous[-1].end : unit.start]) in ("or", "comma")
+            if not joined:
+                runs.append(current)
+                current = []
+        current.append(unit)
+    if current:
+        runs.append(current)
+    out = []
+    for run in runs:
+        # A status or window after the last disease belongs to the next phrase unless it is a window.
+        while run and run[-1].kind == "status":
+            run = run[:-1]
+        while run and run[0].kind == "within":
+            run = run[1:]
+        if any(u.kind in ("disease", "state", "attr", "head") for u in run):
+            out.append(run)
+    return out
+
+
+def _judgement_gap(gap: str) -> bool:
+    """True when ``gap`` holds only judgement words ("relevant", "clinically significant")."""
+    position = len(gap) - len(gap.lstrip())
+    if position == len(gap):
+        return False
+    while position < len(gap):
+        moved = trim_judgement(gap, position, len(gap))
+        if moved == position:
+            return False
+        position = moved + len(gap[moved:]) - len(gap[moved:].lstrip())
+    return True
+
+
+def _connective(gap: str) -> str:
+    if re.search(r"\bor\b|/", gap, re.IGNORECASE):
+        return "or"
+    if re.search(r"\band\b", gap, re.IGNORECASE):
+        return "and"
+    if "," in gap:
+        return "comma"
+    return "adjacent"
+
+
+def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: list[tuple[int, int]],
+           vocabulary: Vocabulary, wording: _Wording) -> Found | None:
+    diseases = [u for u in chunk if u.kind == "disease"]
+    states = [u for u in chunk if u.kind == "state"]
+    attrs = [u for u in chunk if u.kind == "attr" and (not u.only_after or any(
+        d.concept in u.only_after for d in diseases))]
+    if not all(_cancer_like(u.concept or "", vocabulary) for u in diseases):
+        # Relapse or remission of a comorbidity ("recurrent seizures") is not read.
+        states = []
+        attrs = [u for u in attrs if not any(q.name in _STATE_QUALIFIERS for q in u.qualifiers)]
+    if not states:
+        attrs = [u for u in attrs if not u.needs_state]
+    heads = [u for u in chunk if u.kind == "head"]
+    if not diseases and not states and not attrs:
+        return None
+    if not diseases and not (states or any(q.name in _STATE_QUALIFIERS for u in attrs for q in u.qualifiers)):
+        return None
+    statuses = [u for u in chunk if u.kind == "status" and (not diseases or u.start < diseases[-1].start)]
+    windows = [u for u in chunk if u.kind == "within"]
+    kept = [u for u in chunk if u in (*diseases, *states, *attrs, *heads, *statuses, *windows)]
+    start = min(u.start for u in kept)
+    end = extend_over(text, max(u.end for u in kept), abbreviations)
+    if wording.conditional_before.search(text[:start]) or wording.block_before.search(text[:start]):
+        return None  # "For participants in first relapse: …" names whom the rest applies to
+    claimed: tuple[tuple[int, int], ...] = ()
+    if len(kept) > 1 and kept[0].kind == "status" and _GAP.fullmatch(text[kept[0].end : kept[1].start]) is None:
+        # "History of or active relevant autoimmune disease": the judgement word stays unread.
+        claimed, start = (passage.span(kept[0].start, kept[0].end),), kept[1].start
+    if not diseases and not heads and not _AFTER_BARE_STATE.match(text, end):
+        return None  # "recurrent MRD": the state describes something this recogniser does not read
+
+    confidence = min([u.confidence for u in kept] + [SURE])
+    alternatives, and_joined = _alternatives(states, text)
+    if and_joined:
+        confidence = min(confidence, _AND_STATES)
+    # A detail for one disease only (NYHA class: heart failure) holds only for that disease.
+    common = tuple(q for u in attrs if not u.only_after for q in u.qualifiers)
+    window = windows[0].within if windows else next((u.within for u in statuses if u.within), None)
+    if window is None and _window_elsewhere(text, start, end):
+        confidence = min(confidence, _UNREAD_WINDOW)
+    conditions: list[Condition] = []
+    for unit, alternative in product(diseases or [None], alternatives):
+        concept, name = _concept(unit, passage, vocabulary, wording)
+        conditions.append(Condition(
+            concept=concept, name=name, status=_status_for(unit, statuses, diseases),  # type: ignore[arg-type]
+            qualifiers=_merge(common + _own(unit, attrs, wording, text) + alternative),
+            within=(_window_for(unit, windows) if unit else window) if windows else window,
+            span=passage.span(start, end),
+            exceptions=tuple(e.model_copy(update={"span": passage.span(*e.span)}) for e in unit.exceptions)
+            if unit else (),
+        ))
+    read_end, examples, unread = _claims_after(diseases, text, end, vocabulary, wording)
+    if (read_end == end and _DEFINED_AFTER.match(text, end)) or unread:
+        confidence = min(confidence, _DEFINED_ELSEWHERE)  # "renal insufficiency, defined as creatinine > 1.5"
+    for concept in examples:
+        found = vocabulary.get(concept)
+        conditions.append(Condition(concept=concept, name=found.name if found else concept, status=conditions[0].status,
+                                    within=window, span=passage.span(start, read_end)))
+    unattached = [u for u in attrs if u.only_after and not any(
+        q in c.qualifiers for c in conditions for q in u.qualifiers)]
+    if unattached:
+        confidence = min(confidence, _DEFINED_ELSEWHERE)  # "NYHA class I or decompensated heart failure"
+    conditions = _deduplicated(conditions)
+    rule: Rule = conditions[0] if len(conditions) == 1 else AnyOf(children=tuple(conditions),
+                                                                   span=passage.span(start, end))
+    category = _category(conditions, passage.section, vocabulary, wording)
+    return Found(rule, *passage.span(start, read_end), category=category, confidence=confidence, claimed=claimed)
+
+
+def _window_for(unit: Unit | None, windows: list[Unit]) -> Duration | None:
+    """The first window after the disease: "MI within 6 months, or unstable angina" gives angina none."""
+    if unit is None:
+        return None
+    return next((w.within for w in windows if w.start >= unit.end), None)
+
+
+def _window_elsewhere(text: str, start: int, end: int) -> bool:
+    """True when the phrase's sentence names a length of time this phrase did not read, with no therapy or
+    lab between them ("Diagnosed with type 2 diabetes at least 12 weeks prior to inclusion"): the time
+    may be the condition's, so the rule is unsure."""
+    before = max((m.end() for m in re.finditer(r"[.;]\s", text[:start])), default=0)
+    after = re.search(r"[.;](?:\s|$)", text[end:])
+    sentence = text[before : end + (after.start() if after else len(text) - end)]
+    vocabulary = load_vocabulary()
+    for duration in _DURATION_RE.finditer(sentence):
+        if start - before <= duration.start() < end - before:
+            continue
+        after_phrase = duration.start() >= end - before
+        between = (sentence[end - before : duration.start()] if after_phrase
+                   else sentence[duration.end() : start - before])
+        if not vocabulary.find(between, kinds=_OTHER_KINDS):
+            return True
+    return False
+
+
+def _cancer_like(concept: str, vocabulary: Vocabulary) -> bool:
+    return concept == DISEASE_UNDER_STUDY or "cancer" in {concept, *vocabulary.ancestors(concept)}
+
+
+def _alternatives(states: list[Unit], text: str) -> tuple[list[tuple[Qualifier, ...]], bool]:
+    """Alternative qualifier sets: states joined by "or" are alternatives, adjacent ones hold together."""
+    if not states:
+        return [()], False
+    groups: list[list[Unit]] = [[states[0]]]
+    and_joined = False
+    for previous, unit in pairwise(states):
+        connective = _connective(text[previous.end : unit.start])
+        if connective in ("or", "comma"):
+            groups.append([unit])
+        else:
+            if connective == "and":
+                and_joined = True
+            groups[-1].append(unit)
+    return [tuple(q for unit in group for q in unit.qualifiers) for group in groups], and_joined
+
+
+def _merge(qualifiers: tuple[Qualifier, ...]) -> tuple[Qualifier, ...]:
+    """One relapse count per condition: "refractory first relapse" keeps the ordinal, not "relapse"."""
+    named: dict[str, list[Qualifier]] = {}
+    for qualifier in qualifiers:
+        named.setdefault(qualifier.name, [])
+        if qualifier not in named[qualifier.name]:
+            named[qualifier.name].append(qualifier)
+    out: list[Qualifier] = []
+    for name, group in named.items():
+        if name == "relapse_number" and any(q.comparator in ("=", ">=") and q.value != 1 for q in group):
+            group = [q for q in group if not (q.comparator == ">=" and q.value == 1)]
+        out.extend(group)
+    return tuple(out)
+
+
+def _concept(unit: Unit | None, passage: Passage, vocabulary: Vocabulary, wording: _Wording) -> tuple[str, str]:
+    if unit is None or unit.concept is None:
+        return DISEASE_UNDER_STUDY, DISEASE_UNDER_STUDY_NAME
+    concept = unit.concept
+    if concept in wording.normalise:
+        concept = wording.normalise[concept][0]
+    if concept in wording.generic_cancer and (unit.other or passage.section == "exclusion" or _negated(passage, unit)):
+        concept = "other_malignancy"
+    found = vocabulary.get(concept)
+    return concept, found.name if found else concept
+
+
+def _own(unit: Unit | None, attrs: list[Unit], wording: _Wording, text: str) -> tuple[Qualifier, ...]:
+    """Qualifiers of this disease alone: from its name, its normalisation and details only it takes."""
+    if unit is None:
+        return ()
+    only = tuple(q for u in attrs if u.only_after and unit.concept in u.only_after
+                 and _connective(text[min(u.end, unit.end) : max(u.start, unit.start)]) == "adjacent"
+                 for q in u.qualifiers)
+    return _normalised(unit, wording) + unit.qualifiers + only
+
+
+def _negated(passage: Passage, unit: Unit) -> bool:
+    """True when a negation cue opens the clause before the unit ("No active malignancy within 5 years")."""
+    text = passage.text
+    clause = max((m.end() for m in re.finditer(r"[.;:]\s", text[: unit.start])), default=0)
+    return re.match(r"\s*(?:no|not|without|free\s+of|absence\s+of)\b", text[clause : unit.start], re.I) is not None
+
+
+def _normalised(unit: Unit, wording: _Wording) -> tuple[Qualifier, ...]:
+    if unit.concept not in wording.normalise:
+        return ()
+    return tuple(Qualifier(name=name, value=value) for name, value in wording.normalise[unit.concept][1])
+
+
+def _status_for(unit: Unit | None, statuses: list[Unit], diseases: list[Unit]) -> str:
+    """The status said since the disease before this one; "history" covers "history of, or active"."""
+    after = max((d.end for d in diseases if unit is not None and d.end <= unit.start), default=-1)
+    said = [u.status for u in statuses if (unit is None or u.start < unit.start) and u.start >= after]
+    if not said:
+        # "History of MI or stroke": a status said once counts for every disease listed after it.
+        said = [u.status for u in statuses if unit is None or u.start < unit.start][-1:]
+    for status in ("history", "active"):
+        if status in said:
+            return status
+    return "any"
+
+
+def _deduplicated(conditions: list[Condition]) -> list[Condition]:
+    out: list[Condition] = []
+    for condition in conditions:
+        same = next((c for c in out if c.model_copy(update={"status": "any", "span": None})
+                     == condition.model_copy(update={"status": "any", "span": None})), None)
+        if same is None:
+            out.append(condition)
+        elif {same.status, condition.status} == {"history", "active"} or condition.status == "history":
+            out[out.index(same)] = same.model_copy(update={"status": "history"})
+    return out
+
+
+def _claims_after(diseases: list[Unit], text: str, end: int, vocabulary: Vocabulary, wording: _Wording
+                  ) -> tuple[int, tuple[str, ...], bool]:
+    """What the finding reads after its phrase: a definition, examples or a source of criteria.
+
+    Returns the end of the reading; the example conditions that are not narrower than the phrase's own
+    ("thromboembolic event including myocardial infarction": read as either); and whether examples follow
+    that could not be read (the rule is then unsure).
+    """
+    concepts = {d.concept for d in diseases if d.concept}
+    for concept in concepts:
+        definition = wording.definitions.get(concept)
+        if definition:
+            match = definition.match(text, end)
+            if match:
+                end = match.end()
+    extra: tuple[str, ...] = ()
+    unread = False
+    examples = wording.example_list.match(text, end)
+    if examples and concepts:
+        listed = _examples_of(examples.group("inner") or examples.group("bare") or "", concepts, vocabulary, wording)
+        if listed is None:
+            unread = True
+        else:
+            extra = listed
+            end = examples.end()
+            if examples.group("bare") is not None:
+                end = examples.start("bare") + len(examples.group("bare").rstrip(" ,"))
+    claim = wording.claims.match(text, end)
+    if claim:
+        end = claim.end()
+    return end, extra, unread
+
+
+def _examples_of(listed: str, concepts: set[str], vocabulary: Vocabulary, wording: _Wording
+                 ) -> tuple[str, ...] | None:
+    """The conditions in an example list that are not narrower than ``concepts``; None when the list says
+    anything else than conditions."""
+    matches = vocabulary.find(listed, kinds={"condition"})
+    if not matches:
+        return None
+    rest = listed
+    for match in reversed(matches):
+        rest = rest[: match.start] + " " + rest[match.end:]
+    if not all(w.lower() in wording.example_words for w in _WORDS.findall(rest)):
+        return None
+    wider = [m.concept.id for m in matches if not {m.concept.id, *vocabulary.ancestors(m.concept.id)} & concepts]
+    return tuple(dict.fromkeys(wider))
+
+
+def _category(conditions: list[Condition], section: str, vocabulary: Vocabulary, wording: _Wording) -> str:
+    first = conditions[0]
+    if first.concept == DISEASE_UNDER_STUDY or any(q.name in _STATE_QUALIFIERS for c in conditions
+                                                   for q in c.qualifiers):
+        return "disease_state"
+    lineage = {first.concept, *vocabulary.ancestors(first.concept)}
+    for category, ids in wording.categories:
+        if lineage & ids:
+            return category
+    if "cancer" in lineage:
+        if section == "exclusion" and (first.status == "history" or first.within is not None):
+            return "other_cancer"
+        return "disease"
+    return "comorbidity"
+
+
+__all__ = ["DISEASE_UNDER_STUDY", "Unit", "conditional_subject", "extend_over", "judgement_inside", "load_wording",
+           "mask_abbreviations", "recognise", "status_units", "trim_judgement", "window_at", "window_units"]

@@ -37,8 +37,8 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     scale_words = {scale: re.compile(rf"\b(?:{'|'.join(sorted(words, key=len, reverse=True))})\b", re.IGNORECASE)
                    for scale, words in names.items()}
     every = "|".join(sorted((w for words in names.values() for w in words), key=len, reverse=True))
-    status = (r"(?:\s*\(\s*\w+\s*\))?(?:\s+(?:performance|play[- ]performance|play))?"
-              r"(?:\s+(?:status|score|scale|level|index|PS))?(?:\s*\(\s*\w+\s*\))?")
+    status = (r"\)?(?:\s*\([^()]{1,24}\))?(?:\s+(?:performance|play[- ]performance|play))?"
+              r"(?:\s+(?:status|score|scale|level|index|PS))?(?:\s*\([^()]{1,24}\))?")
     values = (rf"(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*%?"
               rf"|(?P<n2>{NUMBER})\s*%?\s*(?P<after>{COMPARATOR_AFTER})"
               rf"|(?P<list>\d{{1,3}}\s*%?(?:\s*(?:,\s*or|,\s*and|,|or|and|to|-|–)\s*\d{{1,3}}\s*%?)+)"
@@ -46,6 +46,7 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     lay = raw.get("lay_descriptions", [])
     lay_re = re.compile("|".join(lay), re.IGNORECASE) if lay else re.compile(r"(?!x)x")
     pattern = re.compile(
+        rf"(?:(?:performance\s+status|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
         rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?)"
         rf"\s*(?:score\s*)?(?:(?:of|is|was|must\s+be|should\s+be|=|:|at|grade)\s*)*(?:{values})",
         re.IGNORECASE,
