@@ -311,8 +311,10 @@ def test_history_of_relevant_cns_pathology_with_an_unread_exception() -> None:
         "epilepsy, paresis, aphasia, stroke, severe brain injuries, dementia, cerebellar disease, organic brain "
         "syndrome, psychosis) with the except of CNS leukemia that is well controlled with intrathecal therapy")
     conditions = [leaf for leaf in leaves(criterion.rule) if isinstance(leaf, Condition)]
-    assert [brief(c) for c in conditions] == ["condition cns_disorder history"]
-    assert not criterion.computable  # the exception for controlled CNS leukemia is not read
+    assert [brief(c) for c in conditions] == [
+        "condition cns_disorder history except?(cns_leukemia|intrathecal_chemotherapy)"]
+    # The exception for well-controlled CNS leukaemia is attached but not read in full ("?"): undecidable alone.
+    assert not criterion.computable
 
 
 # --- other cancers -------------------------------------------------------------------------------------
@@ -325,7 +327,6 @@ def test_any_other_cancer_apart_from_two() -> None:
     assert spans == ["other cancer"]
 
 
-@pytest.mark.xfail(strict=False, reason="compose reads 'with the exception of' only after a comma; reported")
 def test_active_malignancy_other_than_all_with_skin_and_cervix_exceptions() -> None:
     check("Active malignancy other than ALL with the exception of basal cell or squamous cell carcinoma of the skin, "
           "or carcinoma \"in situ\" of the cervix", "exclusion",

@@ -166,7 +166,6 @@ def test_sex_words_around_pregnancy_are_read_with_it() -> None:
     assert criterion.computable
 
 
-@pytest.mark.xfail(strict=False, reason="the sex recogniser reads 'Male subjects should …' as male only; reported")
 def test_a_sex_word_that_only_names_who_must_use_contraception_restricts_nobody() -> None:
     _, criterion = compiled("Male subjects should agree to use an adequate method of contraception starting with the "
                             "first dose of study therapy through 120 days after the last dose of study therapy",

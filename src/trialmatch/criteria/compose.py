@@ -58,6 +58,8 @@ class ComposeWording:
     negation_before: re.Pattern[str]
     forbidden_after: re.Pattern[str]
     exception_start: re.Pattern[str]
+    exception_anywhere: re.Pattern[str]
+    nci_negation: re.Pattern[str]
     exception_sentence: re.Pattern[str]
     filler: frozenset[str]
     group_lead: frozenset[str]
@@ -72,6 +74,8 @@ def load_wording() -> ComposeWording:
         negation_before=re.compile(raw["negation_before"], flags),
         forbidden_after=re.compile(raw["forbidden_after"], flags),
         exception_start=re.compile(raw["exception_start"], flags),
+        exception_anywhere=re.compile(raw["exception_anywhere"], flags),
+        nci_negation=re.compile(raw["nci_negation"], flags),
         exception_sentence=re.compile(raw["exception_sentence"], flags),
         filler=frozenset(str(w).lower() for w in raw["filler"]),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
@@ -103,6 +107,8 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     covered: list[tuple[int, int]] = [(f.start, f.end) for f in found]
     covered += [c for f in found for c in f.claimed]
     covered += exceptions
+    if passage.negated and (leading := wording.nci_negation.match(text)):
+        covered.append(passage.span(leading.start(), leading.end()))
     confidence = min((f.confidence for f in main), default=1.0)
 
     units, consumed, mixed, cued = _units(passage, main, wording)
@@ -183,10 +189,14 @@ def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWo
             if _inside(absolute, read) or _inside(absolute, segments):
                 continue
             before = sentence[: cue.start()].rstrip()
-            if not before or before[-1] in ",;(" or before.lower().endswith((" and", " but")):
+            strong = wording.exception_anywhere.match(sentence, cue.start()) is not None
+            if not before or strong or before[-1] in ",;(" or before.lower().endswith((" and", " but")):
                 # A trailing exception runs to the end of the sentence or to a parenthesis that follows it.
                 parenthesis = sentence.find("(", cue.end())
                 clause_end = start + parenthesis if parenthesis > 0 and before[-1:] != "(" else end
+                if before[-1:] == "(":  # inside a parenthesis: the exception ends with it
+                    closing = sentence.find(")", cue.end())
+                    clause_end = start + closing + 1 if closing > 0 else end
                 segments.append((absolute, passage.start + clause_end))
                 break
     return sorted(segments)

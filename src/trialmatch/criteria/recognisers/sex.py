@@ -22,8 +22,10 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     flags = re.IGNORECASE
     both = re.compile(rf"\b(?:{'|'.join(raw['sex_both'])})\b", flags)
     lead = r"^\W*(?:(?:only|healthy|adult)\s+)?"
-    female = re.compile(rf"{lead}(?:{'|'.join(raw['sex_female'])})\b(?:\s+only\b)?", flags)
-    male = re.compile(rf"{lead}(?:{'|'.join(raw['sex_male'])})\b(?:\s+only\b)?", flags)
+    # Longest spelling first, so "male subjects" is read whole before "male".
+    female = re.compile(rf"{lead}(?:{'|'.join(sorted(raw['sex_female'], key=len, reverse=True))})\b(?:\s+only\b)?",
+                        flags)
+    male = re.compile(rf"{lead}(?:{'|'.join(sorted(raw['sex_male'], key=len, reverse=True))})\b(?:\s+only\b)?", flags)
     return both, female, male, re.compile(raw["sex_population_qualifier"], flags)
 
 
