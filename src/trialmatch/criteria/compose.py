@@ -111,7 +111,8 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
         covered.append(passage.span(leading.start(), leading.end()))
     confidence = min((f.confidence for f in main), default=1.0)
 
-    units, consumed, mixed, cued = _units(passage, main, wording)
+    claimed = [c for f in found for c in f.claimed]
+    units, consumed, mixed, cued = _units(passage, main, wording, claimed)
     covered += consumed
     rule = _join(units, passage, mixed)
     if mixed:
@@ -202,7 +203,7 @@ def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWo
     return sorted(segments)
 
 
-def _units(passage: Passage, main: list[Found], wording: ComposeWording
+def _units(passage: Passage, main: list[Found], wording: ComposeWording, claimed: list[tuple[int, int]]
            ) -> tuple[list[tuple[Rule, str]], list[tuple[int, int]], bool, bool]:
     """Findings grouped under their negation cues, each with the connective text before it.
 
@@ -225,7 +226,7 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording
             group.clear()
 
     for index, finding in enumerate(main):
-        gap = source[previous_end : finding.start]
+        gap = _blanked(source, previous_end, finding.start, claimed)
         clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(gap)), default=0)
         cue = wording.negation_before.search(gap[clause_start:])
         if cue and not (passage.negated and index == 0):
@@ -255,6 +256,15 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording
     return units, consumed, mixed, cued
 
 
+def _blanked(source: str, start: int, end: int, claimed: list[tuple[int, int]]) -> str:
+    """``source[start:end]`` with the characters a recogniser claimed ("(transfusion permitted)") blanked."""
+    chars = list(source[start:end])
+    for lo, hi in claimed:
+        for i in range(max(lo, start), min(hi, end)):
+            chars[i - start] = " "
+    return "".join(chars)
+
+
 def _is_list_gap(gap: str) -> bool:
     return re.fullmatch(r"[\s,/]*(?:(?:and\s*/\s*or|and|or|nor)\b[\s,/]*)?", gap, re.IGNORECASE) is not None
 
@@ -277,12 +287,27 @@ def _join(units: list[tuple[Rule, str]], passage: Passage, mixed: bool) -> Rule 
     words = set().union(*(_connective_words(gap) for gap in gaps))
     rules = tuple(rule for rule, _ in units)
     span = _cover(rules)
+    if any(_wordy(gap) for gap in gaps):
+        # Unread words between findings hide the connective: take the reading that can't wrongly exclude
+        # (any-of in an inclusion, all-of in an exclusion); the residue makes the item part question anyway.
+        return AnyOf(children=rules, span=span) if passage.section == "inclusion" else AllOf(children=rules, span=span)
     if "or" in words and ("and" not in words or _connective_words(gaps[-1]) == {"or"}):
         return AnyOf(children=rules, span=span)
     if "and" in words or not all("," in gap or ";" in gap for gap in gaps):
         return AllOf(children=rules, span=span)
     # A bare comma list: requirements in an inclusion, alternatives in an exclusion.
     return AllOf(children=rules, span=span) if passage.section == "inclusion" else AnyOf(children=rules, span=span)
+
+
+_POPULATION = frozenset("and or nor male males female females men women".split())
+
+
+def _wordy(gap: str) -> bool:
+    """Unread words in a gap, within one sentence (separate sentences simply add up)."""
+    if re.search(r"[.;]\s", gap):
+        return False
+    filler = load_wording().filler
+    return any(w.lower() not in filler and w.lower() not in _POPULATION for w in _WORD.findall(gap))
 
 
 def _cover(rules: Iterable[Rule]) -> tuple[int, int] | None:

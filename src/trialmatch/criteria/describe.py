@@ -63,9 +63,9 @@ def describe(rule: Rule) -> str:
         timing = {"within": f" within {rule.window}", "ever": " (ever)", "current": " (current)"}[rule.timing]
         return f"{rule.name}{timing}{_exceptions(rule.exceptions)}"
     if isinstance(rule, Pregnancy):
-        return "pregnant"
+        return "pregnant or planning pregnancy" if rule.planned else "pregnant"
     if isinstance(rule, Breastfeeding):
-        return "breastfeeding"
+        return "breastfeeding or planning to" if rule.planned else "breastfeeding"
     if isinstance(rule, Contraception):
         who = "" if rule.applies_to == "any" else f" ({rule.applies_to.replace('_', ' ')})"
         return f"uses effective contraception{who}"
@@ -74,7 +74,8 @@ def describe(rule: Rule) -> str:
         name = rule.name if "infection" in rule.name.lower() else f"{rule.name} infection"
         return f"{status}{name}"
     if isinstance(rule, Hypersensitivity):
-        return f"hypersensitivity to {rule.name}{' or its components' if rule.components else ''}"
+        severe = "severe " if rule.severe else ""
+        return f"{severe}hypersensitivity to {rule.name}{' or its components' if rule.components else ''}"
     if isinstance(rule, StudyEnrolment):
         return "in another interventional study" + (f" now or within {rule.window}" if rule.window else " now")
     if isinstance(rule, Question):

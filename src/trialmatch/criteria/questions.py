@@ -85,16 +85,17 @@ def ask_leaf(leaf: Leaf) -> str:
         return str(w["therapy"][leaf.timing]).format(name=plain_name(leaf.concept, leaf.name),
                                                      window=str(leaf.window) if leaf.window else "")
     if isinstance(leaf, Pregnancy):
-        return str(w["pregnancy"])
+        return str(w["pregnancy_planned" if leaf.planned else "pregnancy"])
     if isinstance(leaf, Breastfeeding):
-        return str(w["breastfeeding"])
+        return str(w["breastfeeding_planned" if leaf.planned else "breastfeeding"])
     if isinstance(leaf, Contraception):
         return str(w["contraception"][leaf.applies_to])
     if isinstance(leaf, Infection):
         return str(w["infection"][leaf.status]).format(name=plain_name(leaf.concept, leaf.name))
     if isinstance(leaf, Hypersensitivity):
         components = w["hypersensitivity_components"] if leaf.components else ""
-        return str(w["hypersensitivity"]).format(name=plain_name(leaf.concept, leaf.name), components=components)
+        template = w["hypersensitivity_severe" if leaf.severe else "hypersensitivity"]
+        return str(template).format(name=plain_name(leaf.concept, leaf.name), components=components)
     if isinstance(leaf, StudyEnrolment):
         if leaf.window is None:
             return str(w["study_enrolment"]["now"])
@@ -144,8 +145,8 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
         others = [c for c in rule.children if c not in conditional]
         if conditional and len(others) == 1 and not isinstance(others[0], AllOf | AnyOf | Not):
             return ask_leaf(others[0])  # type: ignore[arg-type]
-    children = [c.child if isinstance(c, Not) else c for c in rule.children]
-    if any(isinstance(c, AllOf | AnyOf | Not) for c in children):
+    children = _flattened(rule)
+    if children is None:
         return None
     joiner = " or " if isinstance(rule, AnyOf) or all(isinstance(c, Not) for c in rule.children) else " and "
     if all(isinstance(c, Age) for c in children) and len(children) == 2:
@@ -159,10 +160,18 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
         parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
         return str(_wording()["labs"]).format(list=_join(parts, " and "))
     if all(isinstance(c, Pregnancy | Breastfeeding) for c in children):
+        if any(getattr(c, "planned", False) for c in children):
+            return "Are you pregnant or breastfeeding, or planning to be during the study or soon after it?"
         return "Are you pregnant or breastfeeding?"
     if all(isinstance(c, Condition | Infection) for c in children):
-        names = [plain_name(c.concept, c.name) for c in children if isinstance(c, Condition | Infection)]
+        names = list(dict.fromkeys(plain_name(c.concept, c.name) + (_qualifiers(c) if isinstance(c, Condition) else "")
+                                   for c in children if isinstance(c, Condition | Infection)))
+        if len(names) == 1:
+            return ask_leaf(children[0])  # type: ignore[arg-type]
         return f"Do you have {_join(names, joiner)}?"
+    if all(isinstance(c, Hypersensitivity) for c in children):
+        names = [plain_name(c.concept, c.name) for c in children if isinstance(c, Hypersensitivity)]
+        return str(_wording()["hypersensitivity"]).format(name=_join(names, " or "), components="")
     if all(isinstance(c, Therapy) for c in children):
         therapies = [c for c in children if isinstance(c, Therapy)]
         if len({(t.timing, str(t.window)) for t in therapies}) == 1:
@@ -170,6 +179,23 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
             names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
             return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
     return None
+
+
+def _flattened(rule: AllOf | AnyOf) -> list[Rule] | None:
+    """The leaves of a list of like nodes ("not HIV and not (hepatitis B or C)"), or None if it is mixed."""
+    out: list[Rule] = []
+    for child in rule.children:
+        inner = child.child if isinstance(child, Not) else child
+        if isinstance(inner, AllOf | AnyOf):
+            nested = _flattened(inner)
+            if nested is None or any(isinstance(n, AllOf | AnyOf | Not) for n in nested):
+                return None
+            out.extend(nested)
+        elif isinstance(inner, Not):
+            return None
+        else:
+            out.append(inner)
+    return out
 
 
 def _join(parts: list[str], joiner: str) -> str:
@@ -185,8 +211,12 @@ def _qualifiers(leaf: Condition) -> str:
         templates = table.get(qualifier.name, {})
         template = templates.get(qualifier.comparator) or templates.get("=")
         if template:
-            value = _number(qualifier.value) if isinstance(qualifier.value, float | int) and not isinstance(
-                qualifier.value, bool) else str(qualifier.value).replace("_", " ")
+            if isinstance(qualifier.value, float | int) and not isinstance(qualifier.value, bool):
+                value = _number(qualifier.value)
+            elif isinstance(qualifier.value, str) and load_vocabulary().get(qualifier.value):
+                value = plain_name(qualifier.value, qualifier.value)
+            else:
+                value = str(qualifier.value).replace("_", " ")
             parts.append(str(template).format(value=value))
     return (" " + ", ".join(parts)) if parts else ""
 
@@ -205,5 +235,8 @@ def _lab_question(leaf: Lab) -> str:
     w = _wording()["lab"]
     comparator = _wording()["comparators"][leaf.comparator]
     unit = f" {leaf.unit}" if leaf.unit else ""
+    value = _number(leaf.value)
+    if leaf.unit is None and leaf.reference == "absolute" and 0 < leaf.value < 0.01:
+        value, unit = f"{leaf.value * 100:g}%", ""  # an MRD level of 0.0001 is said as 0.01%
     return str(w[leaf.reference]).format(name=plain_name(leaf.analyte, leaf.name), comparator=comparator,
-                                         value=_number(leaf.value), unit=unit)
+                                         value=value, unit=unit)
