@@ -429,7 +429,7 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
 
 @app.command("demo")
 def demo_command(db: DbOption = None) -> None:
-    """The main job on the bundled demo data: load it, search for open ALL trials, show one."""
+    """The main job on the bundled demo data: load it, search for open ALL trials, show one and its rules."""
     with _open_store(db) as store:
         console.rule('[bold]trialmatch search "B-ALL blinatumomab"')
         results = search(store, SearchQuery(text="B-ALL blinatumomab", limit=10))
@@ -437,6 +437,11 @@ def demo_command(db: DbOption = None) -> None:
         if results.hits:
             console.rule(f"[bold]trialmatch show {results.hits[0].trial.id}")
             render_trial(console, results.hits[0].trial)
+        seed = store.get("NCT06054113")
+        compiled = store.compiled("NCT06054113")
+        if seed is not None and compiled is not None:
+            console.rule("[bold]trialmatch criteria NCT06054113")
+            render_criteria(console, seed, compiled)
         console.rule("[bold]trialmatch search leukaemia --age 8 --status closed --near Shanghai --within 2000")
         nearby = search(
             store,
