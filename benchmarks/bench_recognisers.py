@@ -34,7 +34,8 @@ def main() -> None:
     for recognise in RECOGNISERS:
         started = time.perf_counter()
         found = sum(len(recognise(p)) for p in passages)
-        print(f"  {recognise.__module__.rsplit('.', 1)[-1]:<14} {time.perf_counter() - started:6.3f} s  {found:>5} found")
+        name = recognise.__module__.rsplit(".", 1)[-1]
+        print(f"  {name:<14} {time.perf_counter() - started:6.3f} s  {found:>5} found")
     started = time.perf_counter()
     for text in texts:
         compile_criteria(text)
