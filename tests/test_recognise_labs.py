@@ -541,3 +541,53 @@ def test_qualified_thresholds_are_unsure(section: str, item: str) -> None:
 def test_not_a_lab_rule(section: str, item: str) -> None:
     found = [f for f in _recognise(item, section) if f.confidence >= CONFIDENT]
     assert found == []
+
+
+# --- restated abbreviations, "normal", UNL, "time" (corpus wordings) ------------------------------------------
+
+
+@pytest.mark.parametrize(("item", "expected", "span"), [
+    ("Platelets (plts) >= 100 x 10^9/L", [("platelets", ">=", 100.0, "10**9/L", "absolute")],
+     "Platelets (plts) >= 100 x 10^9/L"),
+    ("Hemoglobin (Hgb) >= 9 g/dL", [("hemoglobin", ">=", 9.0, "g/dL", "absolute")], "Hemoglobin (Hgb) >= 9 g/dL"),
+    # corpus
+    ("Serum bilirubin less than 1.5 times the upper normal limit (UNL)",
+     [("total_bilirubin", "<", 1.5, None, "uln")], "Serum bilirubin less than 1.5 times the upper normal limit (UNL)"),
+    ("Bilirubin < 2 x UNL", [("total_bilirubin", "<", 2.0, None, "uln")], "Bilirubin < 2 x UNL"),
+    ("Serum creatinine =< 1.5 x upper normal levels (UNL)", [("creatinine", "<=", 1.5, None, "uln")],
+     "Serum creatinine =< 1.5 x upper normal levels (UNL)"),
+    ("ALT (Alanine aminotransferase) < 2 time upper limit of normal", [("alt", "<", 2.0, None, "uln")],
+     "ALT (Alanine aminotransferase) < 2 time upper limit of normal"),
+    ("An estimated creatinine clearance of ≥ 30 mL/min, calculated using the formula of Cockroft and Gault",
+     [("creatinine_clearance", ">=", 30.0, "mL/min", "absolute")],
+     "estimated creatinine clearance of ≥ 30 mL/min, calculated using the formula of Cockroft and Gault"),
+])
+def test_restatements_and_reference_spellings(item: str, expected: list, span: str) -> None:
+    text, criterion = _compile(item)
+    assert criterion.computable and criterion.category == "lab"
+    assert _summary(criterion.rule) == expected
+    assert _span_text(text, _labs(criterion.rule)[0]) == span
+
+
+@pytest.mark.parametrize("item", ["Bilirubin normal", "Total bilirubin normal"])
+def test_bare_normal_is_within_normal_limits(item: str) -> None:
+    text, criterion = _compile(item)
+    assert criterion.computable
+    assert _summary(criterion.rule) == [("total_bilirubin", ">=", 1.0, None, "lln"),
+                                        ("total_bilirubin", "<=", 1.0, None, "uln")]
+    assert _span_text(text, _labs(criterion.rule)[0]) == item
+
+
+@pytest.mark.parametrize("item", [
+    "Hemoglobin (men) >= 13 g/dL",  # a subgroup in the parenthesis, not an abbreviation
+    "Bilirubin normal range 0.3-1.2",
+    "Bilirubin normal for age",
+])
+def test_not_read_as_a_plain_threshold(item: str) -> None:
+    _, criterion = _compile(item)
+    assert not criterion.computable
+
+
+def test_text_without_number_or_limit_words_is_skipped_quickly() -> None:
+    assert _recognise("History of hepatitis B infection") == []
+    assert _recognise("Serum creatinine above the upper limit of normal")

@@ -509,3 +509,62 @@ def test_exception_that_is_not_read_keeps_the_criterion_unsure() -> None:
 def test_taking_a_drug_for_a_period_is_not_a_washout() -> None:
     _, criterion = compiled("On a stable dose of corticosteroids for the past 3 months", "inclusion")
     assert not any(isinstance(leaf, Therapy) for leaf in leaves(criterion.rule))
+
+
+# --- drugs and classes added for solid-tumour and general trials (corpus wordings) ---------------------------
+
+
+@pytest.mark.parametrize(("item", "section", "expected", "category"), [
+    ("Prior treatment with EGFR targeting antibodies", "exclusion", therapy("egfr_inhibitor", "ever"),
+     "prior_therapy"),
+    ("Has prior treatment using an anthracycline", "exclusion", therapy("anthracycline", "ever"), "prior_therapy"),
+    ("Prior treatment with apremilast", "exclusion", "question", "prior_therapy"),
+    ("No prior gemcitabine hydrochloride", "inclusion", ("not", therapy("gemcitabine", "ever")), "prior_therapy"),
+    ("No prior sorafenib tosylate or sunitinib malate", "inclusion",
+     ("not", ("any", therapy("sorafenib", "ever"), therapy("sunitinib", "ever"))), "prior_therapy"),
+    ("No prior oxaliplatin", "inclusion", ("not", therapy("oxaliplatin", "ever")), "prior_therapy"),
+    ("No prior erlotinib or other epidermal growth factor receptor inhibitors", "inclusion",
+     ("not", ("any", therapy("erlotinib", "ever"), therapy("egfr_inhibitor", "ever"))), "prior_therapy"),
+    ("Previous treatment with fulvestrant", "exclusion", therapy("fulvestrant", "ever"), "prior_therapy"),
+    ("Prior treatment with an HDAC inhibitor or an EGFR inhibitor", "exclusion",
+     ("any", therapy("hdac_inhibitor", "ever"), therapy("egfr_inhibitor", "ever")), "prior_therapy"),
+    ("Bevacizumab within 4 weeks prior to registration", "exclusion", therapy("bevacizumab", "within", "4 weeks"),
+     "washout"),
+    ("Warfarin sodium within 7 days", "exclusion", therapy("warfarin", "within", "7 days"), "washout"),
+    ("At least 4 weeks since prior chemotherapy", "inclusion",
+     ("not", therapy("chemotherapy", "within", "4 weeks")), "washout"),
+    ("Currently taking antiepileptic drugs", "exclusion", therapy("antiepileptic", "current"), "current_therapy"),
+    ("Concurrent use of NSAIDs", "exclusion", therapy("nsaid", "current"), "current_therapy"),
+])
+def test_added_therapies(item: str, section: str, expected: object, category: str) -> None:
+    _, criterion = compiled(item, section)
+    assert shape(criterion.rule) == expected
+    assert criterion.category == category
+    assert criterion.computable == (expected != "question")
+
+
+def test_added_drug_span_and_ancestors() -> None:
+    text, criterion = compiled("Prior treatment with EGFR targeting antibodies")
+    assert span_text(text, criterion.rule) == "Prior treatment with EGFR targeting antibodies"
+    from trialmatch.vocabulary.concepts import load_vocabulary
+    vocabulary = load_vocabulary()
+    assert "egfr_inhibitor" in vocabulary.ancestors("erlotinib")
+    assert {"chemotherapy", "anticancer_therapy"} <= set(vocabulary.ancestors("carboplatin"))
+    assert "anticancer_therapy" in vocabulary.ancestors("letrozole")
+    assert "anticancer_therapy" not in vocabulary.ancestors("hormone_replacement_therapy")
+
+
+@pytest.mark.parametrize("item", [
+    "Insulin-dependent diabetes mellitus",  # a disease, not a therapy taken
+    "Patient eligible for Carboplatin-based chemotherapy",  # a plan
+    "No prior radiotherapy to the chest",  # narrowed by a site the rule can't say
+    "Platinum-resistant disease",
+])
+def test_mentions_that_are_not_a_therapy_rule(item: str) -> None:
+    _, criterion = compiled(item, "inclusion")
+    assert not any(isinstance(leaf, Therapy) for leaf in leaves(criterion.rule))
+
+
+def test_passage_without_therapy_words_is_skipped() -> None:
+    text = "Age 18 years or older"
+    assert therapies.recognise(Passage(text, 0, len(text), "inclusion")) == []

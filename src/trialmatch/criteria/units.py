@@ -10,7 +10,7 @@ mass and default limits of normal live in its vocabulary ``properties``.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -81,6 +81,12 @@ def normalise_unit(text: str | None) -> str | None:
     """The canonical pint text for a written unit ("/μL" → "cells/uL", "mg/dl" → "mg/dL"), else None."""
     if not text:
         return None
+    return _normalise(text)
+
+
+@lru_cache(maxsize=4096)
+def _normalise(text: str) -> str | None:
+    # Criteria write the same few units over and over; each spelling is tried once.
     written = " ".join(fold(text).split()).strip()
     for canonical, pattern in _spellings():
         if pattern.fullmatch(written):

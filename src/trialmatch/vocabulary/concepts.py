@@ -49,9 +49,13 @@ class ConceptMatch:
     text: str
 
 
+_LOWER = re.compile(r"[^\W\d_]")
+
+
+@lru_cache(maxsize=8192)
 def _mostly_capitals(text: str) -> bool:
     """An all-capitals title, where "ALL" is just the word "all" (a short label like "R/R B-ALL" is not one)."""
-    letters = sum(c.isalpha() for c in text)
+    letters = len(_LOWER.findall(text))
     return letters >= _TITLE_LETTERS and sum(c.isupper() for c in text) / letters >= _MOSTLY_UPPER
 
 

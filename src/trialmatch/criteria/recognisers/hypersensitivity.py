@@ -71,8 +71,15 @@ def _mask(text: str, matches: list[ConceptMatch]) -> str:
     return "".join(chars)
 
 
+#: Every reading names a reaction (``_REACTION``): a passage without one of these is skipped at once.
+_REACTION_CUES = ("allerg", "sensitiv", "anaphyla")
+
+
 def recognise(passage: Passage) -> list[Found]:
     text = passage.text
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _REACTION_CUES):
+        return []
     matches = _drugs(text)
     if not matches:
         return []

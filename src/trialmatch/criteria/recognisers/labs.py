@@ -30,9 +30,10 @@ import yaml
 from trialmatch.criteria.compose import load_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import COMPARATOR, load_phrases, parse_comparator
+from trialmatch.criteria.recognisers.therapies import may_name, name_starts
 from trialmatch.criteria.rules import AllOf, AnyOf, Comparator, Lab, Rule
 from trialmatch.criteria.units import UnitError, convert, fold, normalise_unit, unit_pattern
-from trialmatch.vocabulary.concepts import Vocabulary, load_vocabulary
+from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
 
 #: A unit inferred from the value's size ("ANC ≥ 1500" → cells/uL).
 _IMPLIED = 0.9
@@ -59,7 +60,7 @@ def _any(patterns: list[str]) -> str:
 @dataclass(frozen=True)
 class _Wording:
     disease_burden: frozenset[str]
-    groups: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
+    groups: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]], ...]
     threshold: tuple[tuple[str, re.Pattern[str]], ...]
     reference_qualifier: re.Pattern[str]
     methods: dict[str, re.Pattern[str]]
@@ -83,6 +84,8 @@ class _Wording:
     mrd_before: re.Pattern[str]
     mrd_sensitivity: tuple[re.Pattern[str], re.Pattern[str]]
     marrow: re.Pattern[str]
+    #: Words without which a passage with no digit holds no reading (a limit of normal), lower case.
+    cue_words: tuple[str, ...]
     marrow_classes: dict[str, tuple[float | None, bool, float | None, bool]] = field(default_factory=dict)
 
 
@@ -93,7 +96,7 @@ def _wording() -> _Wording:
     uln, lln = _any(ref["uln"]), _any(ref["lln"])
     number_words = "|".join(sorted((re.escape(w) for w in load_phrases().number_words), key=len, reverse=True))
     multiple = rf"(?:{_DIGITS}|\b(?:{number_words})\b)"
-    times = r"(?:\s*(?:[x×*]|times|-?\s*fold)(?![a-z]))?"
+    times = r"(?:\s*(?:[x×*]|times?|-?\s*fold)(?![a-z]))?"
     bridge = _spaced(raw["bridge"])
     after_cmp = _spaced(raw["after_comparator"])
     unit = unit_pattern()
@@ -118,7 +121,8 @@ def _wording() -> _Wording:
     site_words = {name: re.compile(rf"(?:{_spaced(spec['words'])})", _FLAGS)
                   for name, spec in raw["site_analytes"].items() if spec.get("words")}
     value_first = (
-        re.compile(rf"{cmp}\s*(?P<value>{_DIGITS})\s*(?P<unit>{unit})?\s*(?:of\s+(?:the\s+)?)?", _FLAGS),
+        re.compile(rf"{_comparator_start()}{cmp}\s*(?P<value>{_DIGITS})\s*(?P<unit>{unit})?\s*(?:of\s+(?:the\s+)?)?",
+                   _FLAGS),
         re.compile(rf"(?P<value>{_DIGITS})\s*(?P<unit>{unit})?\s*(?:{after})\s*(?:of\s+(?:the\s+)?)?", _FLAGS),
     )
     mrd = raw["mrd"]
@@ -139,12 +143,13 @@ def _wording() -> _Wording:
                             rf"(?P<value2>{_DIGITS})\s*(?P<unit2>{unit}))", _FLAGS)
     # A threshold nobody read: a comparator and a number with a lab unit or a multiple of a limit.
     lab_unit = rf"(?:(?!%)(?:{unit}))"
-    orphan = re.compile(rf"(?P<cmp>{COMPARATOR}){after_cmp}\s*(?:{multiple}{times}\s*(?:{uln}|{lln})|"
-                        rf"{_DIGITS}\s*{lab_unit})", _FLAGS)
+    orphan = re.compile(rf"{_comparator_start()}(?P<cmp>{COMPARATOR}){after_cmp}\s*"
+                        rf"(?:{multiple}{times}\s*(?:{uln}|{lln})|{_DIGITS}\s*{lab_unit})", _FLAGS)
     presence = raw["presence"]
     return _Wording(
         disease_burden=frozenset(raw["disease_burden"]),
-        groups=tuple((re.compile(rf"\b(?:{_any(spec['phrases'])})\b", _FLAGS), tuple(spec["analytes"]))
+        groups=tuple((re.compile(rf"\b(?:{_any(spec['phrases'])})\b", _FLAGS), tuple(spec["analytes"]),
+                      tuple(str(w).lower() for w in spec.get("cue_words", [""])))
                      for spec in raw["analyte_groups"].values()),
         threshold=tuple((kind, re.compile(pattern, _FLAGS)) for kind, pattern in threshold),
         reference_qualifier=re.compile(rf"^\s*,?\s*(?:{_any(ref['qualifiers'])})", _FLAGS),
@@ -170,8 +175,34 @@ def _wording() -> _Wording:
         mrd_sensitivity=(re.compile(rf"^\s*(?:{_spaced(mrd['sensitivity'])})", _FLAGS),
                          re.compile(rf"^\s*\(\s*(?:{_spaced(mrd['sensitivity'])})\s*\)", _FLAGS)),
         marrow=re.compile(_spaced(raw["marrow_classes"]), _FLAGS),
+        cue_words=_cue_words(ref["cue_words"], presence["analytes"]),
         marrow_classes=_marrow_classes(),
     )
+
+
+def _comparator_start() -> str:
+    """A lookahead for the first character of any comparator: scanning a passage for one is then much faster.
+    Empty when a comparator phrase starts with a regex construct (its first character is not known)."""
+    firsts: set[str] = set()
+    for phrases in load_phrases().comparators_before.values():
+        for phrase in phrases:
+            if not phrase or phrase[0] in "\\.^$*+?{}[]|() ":
+                return ""
+            firsts |= {phrase[0].lower(), phrase[0].upper()}
+    return "(?=[" + "".join(re.escape(c) for c in sorted(firsts)) + "])"
+
+
+def _cue_words(words: list[str], presence_analytes: list[str]) -> tuple[str, ...]:
+    """The gate for passages without a digit. A measure whose mere presence is read must be named with a
+    burden word ("circulating blasts"); if a vocabulary names one otherwise, nothing is gated ("" is in
+    every text)."""
+    vocabulary = load_vocabulary()
+    for analyte in presence_analytes:
+        concept = vocabulary.get(analyte)
+        names = (concept.name, *concept.synonyms, *concept.abbreviations) if concept else ()
+        if not all(_has_burden_word(name.lower()) for name in names):
+            return ("",)
+    return tuple(str(w).lower() for w in words)
 
 
 def _marrow_classes() -> dict[str, tuple[float | None, bool, float | None, bool]]:
@@ -199,9 +230,21 @@ class _Mention:
     analytes: tuple[str, ...]
 
 
+def _find(text: str, vocabulary: Vocabulary) -> list[ConceptMatch]:
+    """``vocabulary.find(text, kinds=_LAB_KINDS)``, skipped when no word could begin a lab's name."""
+    if not may_name(text, _starts()):
+        return []
+    return vocabulary.find(text, kinds=_LAB_KINDS)
+
+
+@cache
+def _starts() -> tuple[frozenset[object], frozenset[object]]:
+    return name_starts(frozenset(_LAB_KINDS))
+
+
 def _mentions(text: str, vocabulary: Vocabulary) -> list[_Mention]:
     mentions = []
-    for match in vocabulary.find(text, kinds=_LAB_KINDS):
+    for match in _find(text, vocabulary):
         end = match.end
         # The vocabulary reads words only: "absolute neutrophil count [ANC" must take its closing bracket.
         opened = match.text.count("(") + match.text.count("[") - match.text.count(")") - match.text.count("]")
@@ -209,7 +252,10 @@ def _mentions(text: str, vocabulary: Vocabulary) -> list[_Mention]:
         if opened > 0 and closing:
             end += closing.end()
         mentions.append(_Mention(match.start, end, (match.concept.id,)))
-    for pattern, analytes in _wording().groups:
+    lowered = text.lower()
+    for pattern, analytes, cue_words in _wording().groups:
+        if not any(word in lowered for word in cue_words):
+            continue
         for match in pattern.finditer(text):
             if not any(match.start() < m.end and match.end() > m.start for m in mentions):
                 mentions.append(_Mention(match.start(), match.end(), analytes))
@@ -255,10 +301,29 @@ def _chains(text: str, mentions: list[_Mention]) -> list[_Chain]:
     return chains
 
 
+_ABBREVIATION = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}")
+
+
+def _abbreviates(inner: str, name: str) -> bool:
+    """True when ``inner`` is a short abbreviation of ``name``: its letters appear in order in the name and it
+    starts with the name's first letter ("plts" for "Platelets", "Hgb" for "hemoglobin"; not "men")."""
+    word = inner.strip().lower()
+    letters = [c for c in name.lower() if c.isalnum()]
+    if not _ABBREVIATION.fullmatch(word) or not letters or word[0] != letters[0]:
+        return False
+    position = 0
+    for char in word:
+        try:
+            position = letters.index(char, position) + 1
+        except ValueError:
+            return False
+    return True
+
+
 def _skip_restatements(text: str, mentions: list[_Mention], i: int) -> tuple[int, int]:
     """Past mention ``i`` and what only renames it: "(AST)", "(SGOT)", "/AST". Returns (next index, end)."""
     own = set(mentions[i].analytes)
-    end = mentions[i].end
+    start, end = mentions[i].start, mentions[i].end
     i += 1
     while True:
         paren = _RESTATEMENT.match(text, end)
@@ -273,6 +338,9 @@ def _skip_restatements(text: str, mentions: list[_Mention], i: int) -> tuple[int
                 i += len(inside)
                 end = max(paren.end(), inside[-1].end)
                 continue
+        if paren and not inside and _abbreviates(paren.group(1), text[start:end]):
+            end = paren.end()  # "Platelets (plts)": an abbreviation the vocabulary does not know in that case
+            continue
         if i < len(mentions) and set(mentions[i].analytes) <= own and _SAME.fullmatch(text[end : mentions[i].start]):
             end = mentions[i].end
             i += 1
@@ -440,8 +508,15 @@ def _in_canonical(value: float, unit: str | None, analyte: str) -> float | None:
         return value if canonical == "ratio" else None
     if unit in _wording().accepted_units.get(analyte, ()):
         return value
+    factor = _factor(unit, canonical, _molar_mass(analyte))
+    return None if factor is None else value * factor
+
+
+@cache
+def _factor(unit: str, canonical: str, molar_mass: float | None) -> float | None:
+    """What one ``unit`` is in ``canonical`` (lab units are proportional): pint is asked once per pair."""
     try:
-        return convert(value, unit, canonical, _molar_mass(analyte))
+        return convert(1.0, unit, canonical, molar_mass)
     except UnitError:
         return None
 
@@ -451,7 +526,9 @@ def _fits(value: float, unit: str | None, analyte: str) -> bool:
     if converted is None:
         return False
     limits = _wording().plausible.get(analyte)
-    return limits is None or limits[0] <= converted <= limits[1]
+    # A conversion's rounding must not push a value written at a limit ("1,000,000/uL") outside it.
+    slack = 1e-9 * max(abs(converted), 1e-12)
+    return limits is None or limits[0] - slack <= converted <= limits[1] + slack
 
 
 def _implied_unit(value: float, analyte: str) -> str | None:
@@ -568,19 +645,30 @@ def _list_rule(children: list[Rule], separators: list[str], section: str, span: 
     return rule, SURE if either else _LIST_UNSURE
 
 
-_BURDEN_CUE = re.compile(r"mrd|residual|\bm[123]\b|blast|marrow", re.IGNORECASE)
+_BURDEN_WORDS = ("mrd", "residual", "blast", "marrow")
+_MARROW_CLASS = re.compile(r"\bm[123]\b")
 _DIGIT = re.compile(r"\d")
+
+
+def _has_burden_word(lowered: str) -> bool:
+    """A disease-burden word in lower-case text: MRD, residual disease, blasts, marrow, "M1"."""
+    return any(word in lowered for word in _BURDEN_WORDS) or _MARROW_CLASS.search(lowered) is not None
 
 
 def recognise(passage: Passage) -> list[Found]:
     text = passage.text
     folded = fold(text)
+    digit = _DIGIT.search(folded)
+    lowered = folded.lower()
+    burden = _has_burden_word(lowered)
+    if digit is None and not burden and not any(word in lowered for word in _wording().cue_words):
+        return []  # without a number, every reading needs a limit of normal or a disease-burden word
     vocabulary = load_vocabulary()
     mentions = _mentions(text, vocabulary)
-    if not mentions and not _BURDEN_CUE.search(folded):
+    if not mentions and not burden:
         return []  # every reading below needs a named test or a disease-burden word
     found = _thresholds(passage, folded, mentions)
-    if _DIGIT.search(folded):
+    if digit is not None and _may_read_value_first(folded, mentions, digit.start()):
         found += _value_first(passage, folded, mentions)
     found += _mrd(passage, folded)
     found += _marrow(passage, folded)
@@ -619,6 +707,12 @@ def _thresholds(passage: Passage, folded: str, mentions: list[_Mention]) -> list
         found.append(Found(rule, *passage.span(start, end), category=_category(analytes),
                            confidence=confidence, claimed=tuple(passage.span(s, e) for s, e in tail.claimed)))
     return found
+
+
+def _may_read_value_first(folded: str, mentions: list[_Mention], first_digit: int) -> bool:
+    """A value-first reading needs an analyte named alone, or a generic one ("blasts"), after a number."""
+    return (any(len(m.analytes) == 1 and m.start > first_digit for m in mentions)
+            or any(w.search(folded, first_digit) for w in _wording().site_words.values()))
 
 
 def _value_first(passage: Passage, folded: str, mentions: list[_Mention]) -> list[Found]:

@@ -61,9 +61,15 @@ _FOR_AGE = re.compile(
 )
 
 
+#: Every reading names a scale or "performance status"/"PS"; other texts are skipped cheaply.
+_CUE = re.compile(r"(?i:ecog|eastern\s+co|karnofsky|lansky|performance|\bps\b|zubrod|\bkps\b)|\bWHO\b")
+
+
 def recognise(passage: Passage) -> list[Found]:
-    pattern, scale_words, lay = _patterns()
     text = passage.text
+    if not _CUE.search(text):
+        return []
+    pattern, scale_words, lay = _patterns()
     found = []
     for match in pattern.finditer(text):
         scale = "ecog"

@@ -65,15 +65,28 @@ def is_past(phrase: str) -> bool:
     return study_wording().past.match(phrase) is not None
 
 
+#: Every study phrase ends in one of these nouns (``studies.nouns``): without one, nothing to search.
+_NOUNS = ("stud", "trial", "protocol")
+
+
+def _may_name_study(text: str) -> bool:
+    lowered = text.lower()
+    return any(noun in lowered for noun in _NOUNS)
+
+
 def study_spans(text: str) -> list[tuple[int, int]]:
     """Where ``text`` names taking part in another study ("participation in another clinical trial")."""
+    if not _may_name_study(text):
+        return []
     return [(m.start(), m.end()) for m in study_wording().phrase.finditer(text)]
 
 
 def recognise_now_or_since(passage: Passage) -> list[Found]:
     """ "Currently receiving treatment in, or less than 30 days since ending treatment on another study":
     one study shared by both halves, so one ``StudyEnrolment`` with the window."""
-    found = []
+    found: list[Found] = []
+    if not _may_name_study(passage.text):
+        return found
     for match in study_wording().now_or_since.finditer(passage.text):
         span = passage.span(match.start(), match.end())
         rule = StudyEnrolment(window=parse_duration(match.group("d")), span=span)

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from typing import Literal
 
 import yaml
@@ -36,7 +37,14 @@ from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.recognisers import hypersensitivity, studies
 from trialmatch.criteria.rules import AllOf, AnyOf, Duration, Not, Rule, RuleException, StudyEnrolment, Therapy
-from trialmatch.vocabulary.concepts import Concept, ConceptMatch, load_vocabulary
+from trialmatch.vocabulary.concepts import (
+    Concept,
+    ConceptMatch,
+    _exact_key,
+    _folded_key,
+    _prepared,
+    load_vocabulary,
+)
 
 _KINDS = {"drug", "drug_class", "procedure"}
 #: Confidence of a list whose connectives mix "and" with "or", or with a timing duration left unread.
@@ -176,7 +184,7 @@ def recognise(passage: Passage) -> list[Found]:
 def _recognise_therapies(passage: Passage) -> list[Found]:
     text = passage.text
     study_spans = studies.study_spans(text)
-    matches = [m for m in load_vocabulary().find(text, kinds=_KINDS)
+    matches = [m for m in find_named(text, _KINDS)
                if not _wording().not_a_therapy.fullmatch(m.text)
                and not any(m.start < e and m.end > s for s, e in study_spans)]
     if not matches and not study_spans:
@@ -189,6 +197,35 @@ def _recognise_therapies(passage: Passage) -> list[Found]:
         if finding is not None:
             found.append(finding)
     return found
+
+
+@cache
+def _starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[object]]:
+    """How names of ``kinds`` begin (folded, exact): a one-word name, or the first two words of a longer one."""
+    return name_starts(kinds)
+
+
+def name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[object]]:
+    concepts = [c for c in load_vocabulary().concepts.values() if c.kind in kinds]
+    folded = {key[0] if len(key) == 1 else key[:2]
+              for c in concepts for key in map(_folded_key, (c.name, *c.synonyms)) if key}
+    exact = {key[0] if len(key) == 1 else key[:2] for c in concepts for key in map(_exact_key, c.abbreviations) if key}
+    return frozenset(folded), frozenset(exact)
+
+
+def may_name(text: str, starts: tuple[frozenset[object], frozenset[object]]) -> bool:
+    """False when no word or pair of words of ``text`` begins a name (then ``Vocabulary.find`` finds none)."""
+    _, raw, folded = _prepared(text)
+    return not (starts[0].isdisjoint(folded) and starts[0].isdisjoint(pairwise(folded))
+                and starts[1].isdisjoint(raw) and starts[1].isdisjoint(pairwise(raw)))
+
+
+def find_named(text: str, kinds: set[str]) -> list[ConceptMatch]:
+    """``load_vocabulary().find(text, kinds)``, skipped at once when no word of ``text`` could begin a name
+    of those kinds (most passages name no therapy)."""
+    if not may_name(text, _starts(frozenset(kinds))):
+        return []
+    return load_vocabulary().find(text, kinds=kinds)
 
 
 def _mask(text: str, matches: list[ConceptMatch], study_spans: list[tuple[int, int]]) -> str:
