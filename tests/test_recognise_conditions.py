@@ -22,8 +22,8 @@ def brief(rule: Rule) -> str:
         return f"not({brief(rule.child)})"  # type: ignore[union-attr]
     if kind == "question":
         return "?"
-    if isinstance(rule, Condition):
-        out = f"condition {rule.concept}" + ("" if rule.status == "any" else f" {rule.status}")
+    if isinstance(rule, Condition | Infection):
+        out = f"{kind} {rule.concept}" + ("" if rule.status == "any" else f" {rule.status}")
         for q in rule.qualifiers:
             value = q.value
             shown = (str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float)
@@ -31,11 +31,9 @@ def brief(rule: Rule) -> str:
             out += f" {q.name}{'=' if q.comparator == '=' else q.comparator}{shown}"
         if rule.within:
             out += f" within {rule.within}"
-        for exception in rule.exceptions:
+        for exception in getattr(rule, "exceptions", ()):
             out += f" except{'' if exception.complete else '?'}({'|'.join(exception.concepts)})"
         return out
-    if isinstance(rule, Infection):
-        return f"infection {rule.concept}" + ("" if rule.status == "any" else f" {rule.status}")
     if kind in ("pregnancy", "breastfeeding"):
         return kind + (" planned" if rule.planned else "")  # type: ignore[union-attr]
     if kind == "contraception":
@@ -209,10 +207,11 @@ def test_have_or_have_had_autoimmune_disease() -> None:
     assert spans == ["Have or have had autoimmune disease"]
 
 
-def test_relevant_autoimmune_disease_stays_a_question() -> None:
-    # "relevant" is the investigator's judgement: it stays unread, the status is still read.
-    check("History of or active relevant autoimmune disease", "exclusion",
-          "all(condition autoimmune_disease history, ?)", "comorbidity", computable=False)
+def test_relevant_autoimmune_disease_is_a_judgement() -> None:
+    # "relevant" is the investigator's judgement: a qualifier the matcher asks a clinician about.
+    spans = check("History of or active relevant autoimmune disease", "exclusion",
+                  "condition autoimmune_disease history judgement=clinically_relevant", "comorbidity")
+    assert spans == ["History of or active relevant autoimmune disease"]
 
 
 def test_gvhd_requiring_systemic_treatment_keeps_the_restriction() -> None:
@@ -232,7 +231,7 @@ def test_gvhd_requiring_systemic_treatment_keeps_the_restriction() -> None:
     ("New York Heart Association class II-IV congestive heart failure", "condition heart_failure nyha_class>=2",
      "comorbidity"),
     ("Symptomatic congestive heart failure of New York heart Association Class III or IV",
-     "condition heart_failure nyha_class>=3", "comorbidity"),
+     "condition heart_failure nyha_class>=3 judgement=symptomatic", "comorbidity"),
     ("Subjects with New York Heart Association (NYHA) class III or IV heart failure.",
      "condition heart_failure nyha_class>=3", "comorbidity"),
     ("Seizure disorder", "condition epilepsy", "cns"),
@@ -254,11 +253,11 @@ def test_comorbidities_in_the_corpora(item: str, expected: str, category: str) -
     check(item, "exclusion", expected, category)
 
 
-def test_uncontrolled_diabetes_leaves_the_judgement_as_a_question() -> None:
+def test_uncontrolled_diabetes_is_diabetes_judged_uncontrolled() -> None:
     text, criterion = compiled("Uncontrolled diabetes")
-    assert brief(criterion.rule) == "all(condition diabetes, ?)"
-    assert read_spans(text, criterion) == ["diabetes"]
-    assert not criterion.computable
+    assert brief(criterion.rule) == "condition diabetes judgement=uncontrolled"
+    assert read_spans(text, criterion) == ["Uncontrolled diabetes"]
+    assert criterion.computable
 
 
 def test_no_history_of_a_list_negates_the_whole_list() -> None:
@@ -401,7 +400,8 @@ def test_negative_tests_in_an_inclusion_forbid_each_infection() -> None:
 
 
 @pytest.mark.parametrize(("item", "section", "expected"), [
-    ("active infection requiring systemic therapy", "exclusion", "infection infection active"),
+    ("active infection requiring systemic therapy", "exclusion",
+     "infection infection active requires_systemic_treatment=true"),
     ("active hepatitis B or C", "exclusion", "any(infection hepatitis_b active, infection hepatitis_c active)"),
     ("known HIV positive", "exclusion", "infection hiv"),
     ("positive for HIV", "exclusion", "infection hiv"),
@@ -432,10 +432,9 @@ def test_infections(item: str, section: str, expected: str) -> None:
 
 
 def test_uncontrolled_infection_is_a_judgement() -> None:
-    _, criterion = compiled("Uncontrolled infection")
-    assert brief(criterion.rule) == "?"
-    _, criterion = compiled("Uncontrolled active infection")
-    assert not criterion.computable
+    check("Uncontrolled infection", "exclusion", "infection infection active judgement=uncontrolled", "infection")
+    check("Uncontrolled active infection", "exclusion", "infection infection active judgement=uncontrolled",
+          "infection")
 
 
 # --- what must not be read ---------------------------------------------------------------------------
@@ -514,7 +513,6 @@ def test_more_corpus_wordings(item: str, section: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("item", "section"), [
     ("Patients with active, uncontrolled infection", "exclusion"),
-    ("Patients with uncontrolled, active infection are ineligible.", "exclusion"),
     ("NYHA classification I or decompensated heart failure at screening;", "exclusion"),
     ("Diabetic retinopathy as documented by positive fundoscopy in previous 3 months.", "exclusion"),
     ("Known HIV-associated lymphoma", "exclusion"),
@@ -530,3 +528,115 @@ def test_judgements_names_and_examples_are_not_read_alone(item: str, section: st
     assert not criterion.computable
     if "retinopathy" in item or "CFRD" in item or "HIV-associated" in item or "risk of relapse" in item:
         assert not any(isinstance(leaf, Condition | Infection) for leaf in leaves(criterion.rule))
+
+
+# --- judgement words: a qualifier the matcher asks a clinician about -----------------------------------
+
+@pytest.mark.parametrize(("item", "expected", "category"), [
+    ("Uncontrolled high blood pressure", "condition hypertension judgement=uncontrolled", "comorbidity"),
+    ("Symptomatic CNS metastases", "condition cns_metastases judgement=symptomatic", "cns"),
+    ("History of significant cardiovascular condition(s).",
+     "condition cardiovascular_disease history judgement=clinically_significant", "comorbidity"),
+    ("Hypertension not controlled by medication", "condition hypertension judgement=uncontrolled", "comorbidity"),
+    ("Uncontrolled angina", "condition angina judgement=uncontrolled", "comorbidity"),
+    ("Severe COPD", "condition copd judgement=severe", "comorbidity"),
+    ("History of uncontrolled seizures", "condition epilepsy history judgement=uncontrolled", "cns"),
+    ("Uncontrolled ischemic heart disease or uncontrolled symptomatic congestive heart failure",
+     "any(condition coronary_artery_disease judgement=uncontrolled, "
+     "condition heart_failure judgement=uncontrolled judgement=symptomatic)", "comorbidity"),
+    # Words joined by "or" are alternatives.
+    ("Symptomatic or uncontrolled brain metastases",
+     "any(condition cns_metastases judgement=symptomatic, condition cns_metastases judgement=uncontrolled)", "cns"),
+])
+def test_judgement_words_are_qualifiers(item: str, expected: str, category: str) -> None:
+    text, criterion = compiled(item)
+    assert brief(criterion.rule) == expected
+    assert criterion.category == category
+    assert criterion.computable
+    assert read_spans(text, criterion)[0] == item.rstrip(".").removesuffix("(s)")
+
+
+def test_a_judgement_before_a_list_is_unsure() -> None:
+    # "Uncontrolled" may hold for diabetes too, or not: the rule is not trusted.
+    _, criterion = compiled("Uncontrolled hypertension or diabetes")
+    assert brief(criterion.rule) == "any(condition hypertension judgement=uncontrolled, condition diabetes)"
+    assert criterion.confidence < 0.8
+    assert not criterion.computable
+
+
+def test_unstable_angina_is_a_condition_not_a_judgement() -> None:
+    check("Unstable angina", "exclusion", "condition unstable_angina", "comorbidity")
+
+
+@pytest.mark.parametrize(("item", "expected"), [
+    ("Greater than Grade 2 peripheral neuropathy", "condition peripheral_neuropathy grade>2"),
+    ("Grade <= 2 neuropathy", "condition peripheral_neuropathy grade<=2"),
+    ("Grade ≥ 2 peripheral neuropathy", "condition peripheral_neuropathy grade>=2"),
+    ("Peripheral neuropathy grade 2 or higher", "condition peripheral_neuropathy grade>=2"),
+])
+def test_grades(item: str, expected: str) -> None:
+    spans = check(item, "exclusion", expected, "comorbidity")
+    assert spans == [item]
+
+
+@pytest.mark.parametrize(("item", "expected"), [
+    ("Active infection requiring IV antibiotics", "infection infection active requires_intravenous_treatment=true"),
+    ("Uncontrolled infection", "infection infection active judgement=uncontrolled"),
+    ("Severe infection within 4 weeks prior to initiation of study treatment",
+     "infection infection judgement=severe within 4 weeks"),
+])
+def test_infection_judgements_treatment_and_windows(item: str, expected: str) -> None:
+    spans = check(item, "exclusion", expected, "infection")
+    assert spans == [item]
+
+
+def test_an_active_serious_infection_in_an_inclusion() -> None:
+    spans = check("Patients must not have an active serious infection", "inclusion",
+                  "not(infection infection active judgement=serious)", "infection")
+    assert spans == ["active serious infection"]
+
+
+# --- the cancer under study: confirmation and extent ---------------------------------------------------
+
+@pytest.mark.parametrize(("item", "expected"), [
+    ("Histologically or cytologically confirmed non-small cell lung cancer.", "condition non_small_cell_lung_cancer"),
+    ("Histologically confirmed small cell lung cancer", "condition small_cell_lung_cancer"),
+    ("Histologically confirmed prostate cancer", "condition prostate_cancer"),
+    ("Unresectable or metastatic pancreatic cancer",
+     "any(condition pancreatic_cancer extent=unresectable, condition pancreatic_cancer extent=metastatic)"),
+])
+def test_confirmed_cancer_and_extent(item: str, expected: str) -> None:
+    spans = check(item, "inclusion", expected, "disease")
+    assert spans[0] == item.rstrip(".")
+
+
+# --- general-medicine conditions ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("item", "expected", "category"), [
+    ("Patients with a lifetime history of bipolar disorder, psychotic disorder or post-traumatic stress disorder.",
+     "any(condition bipolar_disorder history, condition psychotic_disorder history, condition ptsd history)",
+     "comorbidity"),
+    ("With evidence or history of drug abuse within the past 6 months",
+     "condition substance_use_disorder history within 6 months", "comorbidity"),
+    ("Active peptic ulcer disease.", "condition peptic_ulcer_disease active", "comorbidity"),
+    ("Coeliac disease", "condition celiac_disease", "comorbidity"),
+])
+def test_general_medicine_conditions(item: str, expected: str, category: str) -> None:
+    check(item, "exclusion", expected, category)
+
+
+@pytest.mark.parametrize("item", [
+    "Patients with advanced age",  # not a cancer's extent
+    "Uncontrolled intercurrent illness",  # no condition named
+    "ST depression on the baseline ECG",  # not depression
+])
+def test_judgement_and_extent_words_alone_are_not_read(item: str) -> None:
+    _, criterion = compiled(item)
+    assert not any(leaf.kind == "condition" for leaf in leaves(criterion.rule))
+    assert not criterion.computable
+
+
+def test_advanced_cirrhosis_leaves_advanced_unread() -> None:
+    text, criterion = compiled("Advanced cirrhosis")
+    assert brief(criterion.rule) == "all(condition liver_cirrhosis, ?)"
+    assert read_spans(text, criterion) == ["cirrhosis"]

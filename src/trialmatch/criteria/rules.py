@@ -104,6 +104,13 @@ class Condition(_Node):
     ``status``: ``active`` (now), ``history`` (ever had, including now) or ``any``. ``within``: only
     diagnoses in that window count ("another cancer within 5 years"). ``qualifiers`` all hold together.
 
+    ``qualifiers`` named ``judgement`` (value uncontrolled, poorly_controlled, clinically_significant,
+    clinically_relevant, serious, severe, unstable, symptomatic, major, intercurrent, life_threatening) are the
+    investigator's judgement ("uncontrolled hypertension"): the matcher counts one as met only when the
+    patient's fact carries it, so a patient without the condition is settled and one with it is asked. ``grade``
+    (with a comparator) is a CTCAE grade ("Grade >= 2 peripheral neuropathy"). ``requires_treatment`` /
+    ``requires_systemic_treatment``: the condition needs (systemic) treatment.
+
     ``concept == "disease_under_study"``: the criterion names a state but no disease ("Second or later
     bone marrow relapse" under "B-ALL with any of the following"); the matcher reads it as the trial's
     own conditions. ``other_malignancy`` likewise means a cancer other than the trial's.
@@ -189,10 +196,18 @@ class Contraception(_Node):
 
 
 class Infection(_Node):
+    """An infection the patient has (``status``: active, chronic or any), with qualifiers like a Condition's:
+    ``judgement`` ("uncontrolled infection": met only when the patient's fact carries it, so a clinician
+    answers), ``requires_systemic_treatment`` / ``requires_intravenous_treatment`` / ``requires_treatment``
+    ("active infection requiring systemic therapy"). ``within``: an infection in that window counts ("serious
+    infection within 4 weeks before the first dose")."""
+
     kind: Literal["infection"] = "infection"
     concept: str
     name: str
     status: Literal["active", "chronic", "any"] = "any"
+    qualifiers: tuple[Qualifier, ...] = ()
+    within: Duration | None = None
 
 
 class Hypersensitivity(_Node):

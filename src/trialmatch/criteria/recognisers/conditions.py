@@ -20,19 +20,27 @@ recogniser.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise, product
+from re import _constants, _parser  # the parsed form of a pattern: what every match must contain
 from typing import Any
 
 import yaml
 
 from trialmatch.criteria.compose import load_wording as compose_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
-from trialmatch.criteria.phrases import DURATION, parse_duration
+from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
-from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
+from trialmatch.vocabulary.concepts import (
+    ConceptMatch,
+    Vocabulary,
+    _exact_key,
+    _folded_key,
+    _prepared,
+    load_vocabulary,
+)
 
 #: The concept of a phrase that names a disease state but no disease ("Second or later relapse"): the
 #: matcher reads it as the trial's own conditions.
@@ -41,6 +49,9 @@ DISEASE_UNDER_STUDY_NAME = "the disease under study"
 
 #: Confidence when "and" joins two disease states ("relapsed and refractory" often means either).
 _AND_STATES = 0.75
+
+#: Confidence when a judgement stands before a list of conditions ("severe COPD or asthma": both, or COPD only?).
+_JUDGEMENT_SCOPE = 0.7
 
 #: Confidence of a condition whose definition follows and is read by another recogniser.
 _DEFINED_ELSEWHERE = 0.6
@@ -52,6 +63,8 @@ _DEFINED_AFTER = re.compile(
 
 #: Confidence when the sentence names a window the phrase did not read.
 _UNREAD_WINDOW = 0.7
+
+_CONDITION = frozenset({"condition"})
 
 #: Concepts whose own window a window after them is ("chemotherapy within 4 weeks").
 _OTHER_KINDS = {"drug", "drug_class", "procedure", "lab", "measure", "infection"}
@@ -75,14 +88,131 @@ _AFTER_BARE_STATE = re.compile(
     r"infants?|disease)\b|\()",
     re.IGNORECASE,
 )
-_CONDITIONAL = re.compile(
+#: Matched lower-case on the folded text (see ``folded_pattern``).
+_CONDITIONAL = (
     r"\b(?:must|should|may|can|could|need(?:s)?\s+to|(?:is|are|will\s+be|would\s+be|be)\s+"
-    r"(?:eligible|allowed|permitted|acceptable|required|included|enrolled))\b(?!\s+(?:not\b|be\s+excluded|be\s+ineligible))",
-    re.IGNORECASE,
+    r"(?:eligible|allowed|permitted|acceptable|required|included|enrolled))\b(?!\s+(?:not\b|be\s+excluded|be\s+ineligible))"
 )
 _DURATION_RE = re.compile(DURATION, re.IGNORECASE)
 _ABBREVIATION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-/.]{0,13})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
+# --- cheap tests before expensive patterns (speed only: they never change what is read) ----------------
+
+def fold(text: str) -> str:
+    """``text`` lower-cased as IGNORECASE patterns see it, character for character (same offsets)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD).lower()
+
+
+#: Characters whose lower case is not one character, or that IGNORECASE matches to an ASCII letter.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+class Needs:
+    """Words every match of a pattern contains (lower-cased): groups that must each have a word in the text."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self, groups: list[tuple[str, ...]]) -> None:
+        # Very short words ("to") are in nearly every text: they tell nothing unless nothing else is known.
+        self.groups = tuple(g for g in groups if min(map(len, g)) >= _TELLING) or tuple(groups[:1])
+
+    def met(self, folded: str) -> bool:
+        """False when the text (folded) lacks the words: the pattern can't match."""
+        for group in self.groups:
+            for word in group:
+                if word in folded:
+                    break
+            else:
+                return False
+        return True
+
+
+_TELLING = 3
+
+
+def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """A case-insensitive pattern as a lower-case one, to match on ``fold(text)`` (same offsets, and much
+    faster than IGNORECASE). Escapes ("\\S") and group syntax keep their case."""
+    if not flags & re.IGNORECASE:
+        return re.compile(source, flags)
+    out: list[str] = []
+    position = 0
+    while position < len(source):
+        if source[position] == "\\":
+            out.append(source[position : position + 2])
+            position += 2
+        elif source.startswith("(?P", position):
+            out.append("(?P")
+            position += 3
+        else:
+            out.append(source[position].lower())
+            position += 1
+    return re.compile("".join(out), flags & ~re.IGNORECASE)
+
+
+def pattern_needs(source: str, flags: int = re.IGNORECASE) -> Needs:
+    """The words every match of the pattern contains, read from the parsed pattern: literal runs, and for an
+    alternation the most telling group of each alternative."""
+    return Needs([group for group in _sequence_needs(_parser.parse(source, flags).data) if group])
+
+
+def _sequence_needs(items: Any) -> list[tuple[str, ...]]:
+    groups: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, value in items:
+        if op is _constants.LITERAL:
+            run.append(chr(value).lower())
+            continue
+        if run:
+            groups.append(("".join(run),))
+            run = []
+        if op is _constants.SUBPATTERN:
+            groups += _sequence_needs(value[3].data)
+        elif op is _constants.ATOMIC_GROUP:
+            groups += _sequence_needs(value.data)
+        elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT) and value[0] >= 1:
+            groups += _sequence_needs(value[2].data)
+        elif op is _constants.BRANCH:
+            best = [_best(_sequence_needs(alternative.data)) for alternative in value[1]]
+            if all(best):
+                groups.append(tuple(dict.fromkeys(word for words in best for word in words)))
+    if run:
+        groups.append(("".join(run),))
+    return groups
+
+
+def _best(groups: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The most telling group: the one whose shortest word is longest."""
+    return max(groups, key=lambda group: min(len(word) for word in group), default=())
+
+
+@lru_cache(maxsize=64)
+def folded_text(text: str) -> str:
+    """``fold(text)``, kept for the few passages being read (each is looked at by several patterns)."""
+    return fold(text)
+
+
+class Alternatives:
+    """A case-insensitive pattern written as a list of alternatives, each matched lower-case on the folded text
+    and only when the text has the words it needs (much faster than one alternation)."""
+
+    def __init__(self, sources: str | list[str]) -> None:
+        sources = [sources] if isinstance(sources, str) else sources
+        self.parts = tuple((folded_pattern(source), pattern_needs(source)) for source in sources)
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one instance per wording, cached for good
+    def _candidates(self, folded: str) -> tuple[re.Pattern[str], ...]:
+        return tuple(pattern for pattern, needs in self.parts if needs.met(folded))
+
+    @lru_cache(maxsize=256)  # noqa: B019
+    def search_before(self, text: str, end: int) -> bool:
+        """True when an alternative matches in ``text[:end]``."""
+        folded = folded_text(text)
+        return any(pattern.search(folded, 0, end) for pattern in self._candidates(folded))
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -97,6 +227,10 @@ class _UnitSpec:
     confidence: float = SURE
     only_after: tuple[str, ...] = ()
     needs_state: bool = False
+    #: The pattern is lower-case, for the folded text (a case-insensitive pattern).
+    folded: bool = True
+    #: Words every match contains: the pattern is tried only on texts that have them.
+    needs: Needs = field(default_factory=lambda: Needs([]))
 
 
 @dataclass(frozen=True)
@@ -110,7 +244,15 @@ class _Wording:
     relevant_cns: re.Pattern[str]
     relevant_confidence: float
     judgement: tuple[str, ...]
-    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    #: The qualifier values each judgement phrase gives.
+    judgement_values: dict[str, tuple[str, ...]]
+    #: Judgement words before a condition (the phrases without "active", which is a status).
+    judgement_before: re.Pattern[str]
+    judgement_after: tuple[tuple[str, re.Pattern[str]], ...]
+    judgement_in_names: frozenset[str]
+    status_after: tuple[tuple[str, re.Pattern[str]], ...]
+    status_in_names: re.Pattern[str]
+    phrases: tuple[tuple[str, re.Pattern[str], Needs], ...]
     definitions: dict[str, re.Pattern[str]]
     claims: re.Pattern[str]
     example_words: frozenset[str]
@@ -120,12 +262,15 @@ class _Wording:
     normalise: dict[str, tuple[str, tuple[tuple[str, Any], ...]]]
     categories: tuple[tuple[str, frozenset[str]], ...]
     block_after: re.Pattern[str]
-    block_before: re.Pattern[str]
+    block_before: Alternatives
+    triggers: re.Pattern[str]
+    trigger_hint: re.Pattern[str]
     other_than: re.Pattern[str]
     both_forms: re.Pattern[str]
     conditional_before: re.Pattern[str]
-    triggers: re.Pattern[str]
     example_before: re.Pattern[str]
+    #: Any word a state, detail or phrase pattern needs (folded text): without one, none of them can match.
+    state_cue: re.Pattern[str]
     adjective_people: re.Pattern[str]
 
 
@@ -160,30 +305,33 @@ def load_wording() -> _Wording:
         case = 0 if spec.get("case") == "exact" else flags
         fixed = tuple((name, value[0], value[1]) if isinstance(value, list) else (name, "=", value)
                       for name, value in (spec.get("set") or {}).items())
-        units.append(_UnitSpec(kind=spec["kind"], pattern=re.compile(filled(spec["pattern"]), case), fixed=fixed,
+        units.append(_UnitSpec(kind=spec["kind"], pattern=folded_pattern(filled(spec["pattern"]), case), fixed=fixed,
                                number=spec.get("number"), status=spec.get("status"),
                                confidence=float(spec.get("confidence", SURE)),
                                only_after=tuple(spec.get("only_after", ())),
-                               needs_state=bool(spec.get("needs_state", False))))
+                               needs_state=bool(spec.get("needs_state", False)),
+                               needs=pattern_needs(filled(spec["pattern"]), case), folded=bool(case)))
+    judgement = {str(phrase).lower(): tuple(value) if isinstance(value, list) else (str(value),)
+                 for phrase, value in raw["judgement"].items()}
     tail = rf"(?:\s*,?\s*(?:prior\s+to|before|preceding|of|from)\s+{refpoint})?"
     within = (
-        re.compile(rf"\(\s*(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
-                   rf"(?P<d>{DURATION}){tail}\s*\)", flags),
-        re.compile(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
-                   rf"(?P<d>{DURATION}){tail}", flags),
-        re.compile(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)\s+"
-                   rf"(?P<u>year|month|week){tail}", flags),
-        re.compile(rf"(?:<|less\s+than|≤|<=|fewer\s+than)\s*(?P<d>{DURATION})\s+(?:prior\s+to|before)\s+{refpoint}",
-                   flags),
+        folded_pattern(rf"\(\s*(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
+                       rf"(?P<d>{DURATION}){tail}\s*\)", flags),
+        folded_pattern(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
+                       rf"(?P<d>{DURATION}){tail}", flags),
+        folded_pattern(rf"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)\s+"
+                       rf"(?P<u>year|month|week){tail}", flags),
+        folded_pattern(rf"(?:<|less\s+than|≤|<=|fewer\s+than)\s*(?P<d>{DURATION})\s+(?:prior\s+to|before)\s+"
+                       rf"{refpoint}", flags),
     )
-    phrases = tuple((concept, re.compile(filled(p), flags)) for concept, patterns in raw["phrases"].items()
-                    for p in patterns)
+    phrases = tuple((concept, folded_pattern(filled(p)), pattern_needs(filled(p), flags))
+                    for concept, patterns in raw["phrases"].items() for p in patterns)
     definitions = {concept: re.compile(rf"\s*[.;]?\s*(?:{_alternation(patterns)})", flags)
                    for concept, patterns in raw["definitions"].items()}
     claims = re.compile(rf"\s*,?\s*(?:{_alternation(raw['claims'])})", flags)
     example_list = re.compile(
-        rf"\s*[,:\-–]?\s*(?:\(\s*{raw['example_cues']}\s*(?P<inner>[^()]*)\)|{raw['example_cues']}\s+(?P<bare>[^.;()]*))",
-        flags)
+        rf"\s*[,:\-–]?\s*(?:\(\s*(?P<cue>{raw['example_cues']})?\s*(?P<inner>[^()]*)\)|{raw['example_cues']}\s+"
+        rf"(?P<bare>[^.;()]*))", flags)
     normalise = {concept: (spec["concept"], tuple((spec.get("qualifiers") or {}).items()))
                  for concept, spec in raw["normalise"].items()}
     return _Wording(
@@ -193,9 +341,17 @@ def load_wording() -> _Wording:
         open_ended=re.compile(rf"(?:{open_ended})\s*$", flags),
         sites=tuple(sites),
         within=within,
-        relevant_cns=re.compile(rf"(?:{raw['relevant_cns']['pattern']})\s+$", flags),
+        relevant_cns=folded_pattern(rf"(?:{raw['relevant_cns']['pattern']})\s+$"),
         relevant_confidence=float(raw["relevant_cns"]["confidence"]),
-        judgement=tuple(sorted((str(j).lower() for j in raw["judgement"]), key=len, reverse=True)),
+        judgement=tuple(sorted(judgement, key=len, reverse=True)),
+        judgement_values=judgement,
+        judgement_before=folded_pattern(_alternation([r"[-\s]+".join(re.escape(w) for w in phrase.split())
+                                                      for phrase in judgement if "active" not in phrase.split()])),
+        judgement_after=tuple((str(value), folded_pattern(p)) for value, patterns in raw["judgement_after"].items()
+                              for p in patterns),
+        judgement_in_names=frozenset(str(w).lower() for w in raw["judgement_in_names"]),
+        status_after=tuple((str(status), folded_pattern(p)) for status, p in raw["status_after"].items()),
+        status_in_names=folded_pattern(raw["status_in_names"]),
         phrases=phrases,
         definitions=definitions,
         claims=claims,
@@ -205,21 +361,26 @@ def load_wording() -> _Wording:
         generic_cancer=frozenset(raw["generic_cancer"]),
         normalise=normalise,
         categories=tuple((category, frozenset(ids)) for category, ids in raw["categories"].items()),
-        block_after=re.compile(raw["block_after"], flags),
-        block_before=re.compile(raw["block_before"], flags),
+        block_after=folded_pattern(raw["block_after"]),
+        block_before=Alternatives(raw["block_before"]),
+        triggers=re.compile(raw["triggers"], flags),
+        trigger_hint=re.compile(raw["trigger_hint"]),
         other_than=re.compile(r"\s*(?:\(\s*(?:with\s+)?(?:certain|some)\s+exceptions?\s*\)\s*)?"
                               r"(?P<cue>(?:other\s+than|besides)\s+)", flags),
-        both_forms=re.compile(rf"(?:{raw['both_forms']})\s*$", flags),
-        conditional_before=re.compile(raw["conditional_before"], flags),
-        triggers=re.compile(raw["triggers"], flags),
-        example_before=re.compile(raw["example_before"], flags),
+        both_forms=folded_pattern(rf"(?:{raw['both_forms']})\s*$"),
+        conditional_before=folded_pattern(raw["conditional_before"]),
+        example_before=folded_pattern(raw["example_before"]),
+        state_cue=re.compile(_alternation(list(dict.fromkeys(re.escape(w) for needs in [
+            *(u.needs for u in units if u.kind in ("state", "attr")), *(n for _, _, n in phrases)]
+            for w in _best(list(needs.groups)))))),
         adjective_people=re.compile(raw["adjective_people"], flags),
     )
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
 
-def mask_abbreviations(text: str) -> tuple[str, list[tuple[int, int]]]:
+@lru_cache(maxsize=64)  # read by the condition and the infection recognisers, the same passage in a row
+def mask_abbreviations(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """``text`` with each abbreviation in parentheses that repeats the words before it blanked out.
 
     "acute lymphoblastic leukemia (ALL)" → "acute lymphoblastic leukemia      ": the vocabulary then
@@ -234,7 +395,7 @@ def mask_abbreviations(text: str) -> tuple[str, list[tuple[int, int]]]:
             continue
         spans.append((match.start(), match.end()))
         out = out[: match.start()] + " " * (match.end() - match.start()) + out[match.end():]
-    return out, spans
+    return out, tuple(spans)
 
 
 def _abbreviates(inner: str, before: str) -> bool:
@@ -259,7 +420,7 @@ def _abbreviates(inner: str, before: str) -> bool:
     return False
 
 
-def extend_over(text: str, end: int, masked: list[tuple[int, int]]) -> int:
+def extend_over(text: str, end: int, masked: tuple[tuple[int, int], ...]) -> int:
     """``end`` moved past blanked abbreviations right after it (only whitespace between)."""
     for start, stop in sorted(masked):
         if start >= end and not text[end:start].strip():
@@ -271,7 +432,7 @@ def extend_over(text: str, end: int, masked: list[tuple[int, int]]) -> int:
 class Unit:
     """One piece of a condition phrase, offsets relative to the passage text."""
 
-    kind: str  # disease | head | state | attr | status | within
+    kind: str  # disease | head | state | attr | status | within | judgement
     start: int
     end: int
     concept: str | None = None
@@ -288,27 +449,43 @@ class Unit:
 def status_units(text: str) -> list[Unit]:
     """Status words ("history of", "active", "known") and windows ("within 6 months") in ``text``."""
     wording = load_wording()
+    folded = folded_text(text)
     out = [Unit("status", m.start(), m.end(), status=spec.status, within=_duration(m))
-           for spec in wording.units if spec.kind == "status" for m in _word_matches(spec.pattern, text)]
+           for spec in wording.units if spec.kind == "status" and spec.needs.met(folded)
+           for m in _word_matches(spec.pattern, folded)]
     out += window_units(text)
     return out
 
 
 def window_units(text: str) -> list[Unit]:
-    out = []
+    out: list[Unit] = []
+    if not _may_name_time(folded_text(text)):
+        return out
     for pattern in load_wording().within:
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(folded_text(text)):
             duration = _duration(match)
             if duration is not None:
                 out.append(Unit("within", match.start(), match.end(), within=duration))
     return out
 
 
+@cache
+def _time_cue() -> re.Pattern[str]:
+    """What every window needs (folded text): a digit, a number word, or "year", "month", "week"."""
+    words = [*load_phrases().number_words, "year", "month", "week"]
+    return re.compile(rf"\d|\b(?:{_alternation([re.escape(str(w).lower()) for w in words])})")
+
+
+def _may_name_time(folded: str) -> bool:
+    """False when the text can't name a length of time (no number at all): a cheap test before DURATION."""
+    return _time_cue().search(folded) is not None
+
+
 def window_at(text: str, position: int) -> Unit | None:
     """A window ("within the past 6 months prior to enrollment") starting at ``position``, if any."""
     best = None
     for pattern in load_wording().within:
-        match = pattern.match(text, position)
+        match = pattern.match(folded_text(text), position)
         if match and (best is None or match.end() > best.end):
             duration = _duration(match)
             if duration is not None:
@@ -345,16 +522,31 @@ def _word_matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
 
 def trim_judgement(text: str, start: int, end: int) -> int:
     """``start`` moved past judgement words ("uncontrolled", "clinically significant") opening text[start:end]."""
-    patterns = _judgement_patterns()
-    moved = True
-    while moved:
-        moved = False
-        for pattern in patterns:
-            match = pattern.match(text, start, end)
-            if match:
-                start, moved = match.end(), True
-                break
+    pattern = _judgement_patterns()
+    while match := pattern.match(text, start, end):
+        start = match.end()
     return start
+
+
+def judgement_qualifiers(text: str) -> tuple[Qualifier, ...]:
+    """The judgement qualifiers of the judgement words in ``text`` ("uncontrolled active" → uncontrolled)."""
+    wording = load_wording()
+    return tuple(Qualifier(name="judgement", value=value) for phrase in _judgement_patterns().findall(text.lower())
+                 for value in wording.judgement_values[" ".join(phrase.replace("-", " ").replace(",", " ").split())])
+
+
+def judgement_before(text: str, end: int) -> int:
+    """``end`` moved back over judgement words right before it ("serious " in "serious active infection")."""
+    pattern = _judgement_ending()
+    while match := pattern.search(folded_text(text), 0, end):
+        end = match.start()
+    return end
+
+
+@cache
+def _judgement_ending() -> re.Pattern[str]:
+    words = (r"[-\s]+".join(re.escape(w) for w in phrase.split()) for phrase in load_wording().judgement)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")[-\s,]+$")
 
 
 def judgement_inside(text: str) -> bool:
@@ -369,9 +561,10 @@ def _judgement_anywhere() -> re.Pattern[str]:
 
 
 @cache
-def _judgement_patterns() -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(r"[-\s]+".join(re.escape(w) for w in phrase.split()) + r"[-\s,]+", re.IGNORECASE)
-                 for phrase in load_wording().judgement)
+def _judgement_patterns() -> re.Pattern[str]:
+    """The judgement words, longest first (the first alternative that matches wins, as in a list)."""
+    return re.compile("|".join(r"[-\s]+".join(re.escape(w) for w in phrase.split()) + r"[-\s,]+"
+                               for phrase in load_wording().judgement), re.IGNORECASE)
 
 
 # --- the recogniser ---------------------------------------------------------------------------------
@@ -384,15 +577,15 @@ def recognise(passage: Passage) -> list[Found]:
     vocabulary = load_vocabulary()
     masked, abbreviations = mask_abbreviations(text)
     diseases = _disease_units(masked, vocabulary, wording)
-    if not diseases and not wording.triggers.search(masked):
+    if not diseases and not (wording.trigger_hint.search(folded_text(masked)) and wording.triggers.search(masked)):
         return []
-    units = _select(_candidate_units(masked, vocabulary, wording, passage.section) + diseases)
+    units = _select(_state_units(masked, wording) + _other_units(masked, wording) + diseases)
     found: list[Found] = []
     taken_until = 0
     for chunk in _chunks(units, masked):
         if chunk[0].start < taken_until:
             continue
-        example = wording.example_before.search(masked, taken_until, chunk[0].start)
+        example = wording.example_before.search(folded_text(masked), taken_until, chunk[0].start)
         if example and example.end() == chunk[0].start:
             continue  # an example of something not read here ("medical illness (e.g. diabetes)")
         built = _build(chunk, passage, masked, abbreviations, vocabulary, wording)
@@ -403,19 +596,39 @@ def recognise(passage: Passage) -> list[Found]:
     return found
 
 
-def _candidate_units(text: str, vocabulary: Vocabulary, wording: _Wording, section: str) -> list[Unit]:
+def _state_units(text: str, wording: _Wording) -> list[Unit]:
+    """Disease states, details and conditions named by a phrase."""
+    folded = folded_text(text)
     units: list[Unit] = []
+    if not wording.state_cue.search(folded):
+        return units
     for spec in wording.units:
-        if spec.kind == "status":
+        if spec.kind not in ("state", "attr") or not spec.needs.met(folded):
             continue
-        for match in _word_matches(spec.pattern, text):
+        for match in _word_matches(spec.pattern, folded if spec.folded else text):
             unit = _unit_from(spec, match)
             if unit is not None:
                 units.append(unit)
-    units += status_units(text)
-    for concept, pattern in wording.phrases:
-        units += [Unit("disease", m.start(), m.end(), concept=concept) for m in _word_matches(pattern, text)]
+    for concept, pattern, needs in wording.phrases:
+        if needs.met(folded):
+            units += [Unit("disease", m.start(), m.end(), concept=concept) for m in _word_matches(pattern, folded)]
     return units
+
+
+def _other_units(text: str, wording: _Wording) -> list[Unit]:
+    """Statuses, windows and "the disease"."""
+    folded = folded_text(text)
+    units = [_unit_from(spec, m) for spec in wording.units if spec.kind == "head" and spec.needs.met(folded)
+             for m in _word_matches(spec.pattern, folded if spec.folded else text)]
+    return [u for u in units if u is not None] + status_units(text) + _judgement_units(text, wording)
+
+
+def _judgement_units(text: str, wording: _Wording) -> list[Unit]:
+    """Judgement words ("uncontrolled", "clinically significant"), each a qualifier for the condition after it."""
+    return [Unit("judgement", m.start(), m.end(), qualifiers=tuple(
+        Qualifier(name="judgement", value=v) for v in wording.judgement_values[" ".join(m.group(0).replace("-", " ")
+                                                                                         .split())]))
+            for m in _word_matches(wording.judgement_before, folded_text(text))]
 
 
 def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
@@ -451,6 +664,13 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
         # "class III or IV", "class II or greater": that class or worse; "class III" alone: that class.
         comparator = ">=" if groups.get("nyha_open") else "="
         qualifiers.append(Qualifier(name="nyha_class", comparator=comparator, value=float(_roman(groups["nyha"]))))
+    if groups.get("grade"):
+        grade = float(_roman(groups["grade"]))
+        if groups.get("gcmp"):
+            cmp: Comparator = {"≥": ">=", "≤": "<="}.get(groups["gcmp"], groups["gcmp"])  # type: ignore[assignment]
+        else:
+            cmp = ">" if groups.get("gmore") else ">=" if groups.get("gopen") or groups.get("gtop") else "="
+        qualifiers.append(Qualifier(name="grade", comparator=cmp, value=grade))
     if not qualifiers and spec.kind in ("state", "attr"):
         return None
     return Unit(spec.kind, match.start(), match.end(), qualifiers=tuple(qualifiers), confidence=spec.confidence,
@@ -480,9 +700,33 @@ def _ordinal_limits(text: str, later: bool) -> list[tuple[Comparator, int]] | No
     return [(">=", min(numbers)), ("<=", max(numbers))]
 
 
+@cache
+def _name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[object]]:
+    """How names of ``kinds`` begin (folded, exact): a one-word name, or the first two words of a longer one;
+    and the first words of both kinds of start (a cheaper first test)."""
+    concepts = [c for c in load_vocabulary().concepts.values() if c.kind in kinds]
+    folded = {key[0] if len(key) == 1 else key[:2]
+              for c in concepts for key in map(_folded_key, (c.name, *c.synonyms)) if key}
+    exact = {key[0] if len(key) == 1 else key[:2] for c in concepts for key in map(_exact_key, c.abbreviations) if key}
+    return frozenset(folded), frozenset(exact), frozenset(k if isinstance(k, str) else k[0] for k in folded), \
+        frozenset(k if isinstance(k, str) else k[0] for k in exact)
+
+
+def find_kinds(text: str, kinds: frozenset[str]) -> list[ConceptMatch]:
+    """``Vocabulary.find(text, kinds)``, skipped when no word or pair of words of the text begins such a name."""
+    folded_starts, exact_starts, folded_firsts, exact_firsts = _name_starts(kinds)
+    _, raw, folded = _prepared(text)
+    if (folded_firsts.isdisjoint(folded) or (folded_starts.isdisjoint(folded)
+                                             and folded_starts.isdisjoint(pairwise(folded)))) \
+            and (exact_firsts.isdisjoint(raw) or (exact_starts.isdisjoint(raw)
+                                                  and exact_starts.isdisjoint(pairwise(raw)))):
+        return []
+    return load_vocabulary().find(text, kinds=set(kinds))
+
+
 def _disease_units(text: str, vocabulary: Vocabulary, wording: _Wording) -> list[Unit]:
     out: list[Unit] = []
-    for match in vocabulary.find(text, kinds={"condition"}):
+    for match in find_kinds(text, _CONDITION):
         unit = _disease_unit(text, match, vocabulary, wording)
         if unit is not None:
             out.append(unit)
@@ -493,7 +737,9 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
     concept = match.concept.id
     if concept in wording.skip:
         return None
-    start = trim_judgement(text, match.start, match.end)
+    folded = folded_text(text)
+    named = folded[match.start : match.end].split(" ", 1)[0] in wording.judgement_in_names
+    start = match.start if named else trim_judgement(text, match.start, match.end)
     if start != match.start:
         trimmed = vocabulary.find(text[start : match.end], kinds={"condition"})
         if len(trimmed) != 1 or trimmed[0].end != match.end - start:
@@ -502,11 +748,16 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
             start += trimmed[0].start  # "uncontrolled diabetes": diabetes, and "uncontrolled" stays unread
         else:
             start = match.start  # "unstable angina" is a condition of its own, not a judgement on angina
-    elif judgement_inside(text[start : match.end]):
+    elif judgement_inside(text[start : match.end]) and not named:
         return None  # "active, uncontrolled infection": the judgement can't be left out of the middle
-    if wording.block_after.match(text[match.end:]) or wording.block_before.search(text[:start]):
+    status = wording.status_in_names.match(folded, start, match.end)
+    if status:  # "active autoimmune disease": the status is read as a status
+        again = vocabulary.find(text[status.end() : match.end], kinds={"condition"})
+        if len(again) == 1 and again[0].concept.id == concept and status.end() + again[0].end == match.end:
+            start = status.end() + again[0].start
+    if wording.block_after.match(folded[match.end:]) or wording.block_before.search_before(text, start):
         return None
-    if re.search(r"(?:leuka?emia|lymphoma)/$", text[:start], re.IGNORECASE):
+    if "/" in text[max(0, start - 2) : start] and re.search(r"(?:leuka?emia|lymphoma)/$", text[:start], re.IGNORECASE):
         return None  # the second half of "leukemia/lymphoma"
     if re.search(r"ic$", match.text, re.IGNORECASE) and not wording.adjective_people.match(text[match.end:]):
         return None  # "diabetic retinopathy" is not diabetes
@@ -514,7 +765,7 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
         return None  # named in an exception: compose reads it there
     if conditional_subject(text, match.end):
         return None
-    both = wording.both_forms.search(text[:start])
+    both = wording.both_forms.search(folded, 0, start)
     if both and re.match(r"(?:acute|chronic)\b", text[start:], re.IGNORECASE):
         parents = vocabulary.concepts[concept].parents if concept in vocabulary.concepts else ()
         if len(parents) != 1:
@@ -522,12 +773,24 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
         concept, start = parents[0], both.start()
     confidence = SURE
     if _is_cns(concept, vocabulary):
-        relevant = wording.relevant_cns.search(text[:start])
+        relevant = wording.relevant_cns.search(folded, 0, start)
         if relevant:
             start, confidence = relevant.start(), wording.relevant_confidence
     end = match.end
     if re.match(r"/(?:lymphoma|leuka?emia)\b", text[end:], re.IGNORECASE):
         end += re.match(r"/\w+", text[end:]).end()  # type: ignore[union-attr]  # "leukemia/lymphoma": one entity
+    after: tuple[Qualifier, ...] = ()
+    for value, pattern in wording.judgement_after:
+        judged = pattern.match(folded, end)
+        if judged:  # "hypertension not controlled by medication"
+            after, end = (Qualifier(name="judgement", value=value),), judged.end()
+            break
+    said: str | None = None
+    for status_said, pattern in wording.status_after:
+        stated = pattern.match(folded, end)
+        if stated:  # "PTSD (current)"
+            said, end = status_said, stated.end()
+            break
     other = False
     exceptions: tuple[RuleException, ...] = ()
     other_than = wording.other_than.match(text, end)
@@ -541,10 +804,11 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
             exceptions = (RuleException(text=text[cue:stop], span=(cue, stop), concepts=(first.concept.id,)),)
             end, other = stop, True
     inner = tuple(q for spec in wording.units if spec.kind == "attr" and concept in spec.only_after
-                  for m in spec.pattern.finditer(text, start, match.end) if (u := _unit_from(spec, m))
+                  for m in spec.pattern.finditer(folded_text(text) if spec.folded else text, start, match.end)
+                  if (u := _unit_from(spec, m))
                   for q in u.qualifiers)
     return Unit("disease", start, end, concept=concept, confidence=confidence, exceptions=exceptions, other=other,
-                qualifiers=inner)
+                qualifiers=inner + after, status=said)
 
 
 def conditional_subject(text: str, end: int) -> bool:
@@ -552,8 +816,12 @@ def conditional_subject(text: str, end: int) -> bool:
     with Gilbert's syndrome must have total bilirubin < 3 x ULN", "HIV-positive patients may enrol if …"):
     the condition is then not itself a requirement, and reading it alone would be wrong."""
     stop = re.search(r"[.;]\s|$", text[end:])
-    rest = text[end : end + (stop.start() if stop else len(text))]
-    return _CONDITIONAL.search(rest) is not None
+    return _conditional().search(folded_text(text), end, end + (stop.start() if stop else len(text))) is not None
+
+
+@cache
+def _conditional() -> re.Pattern[str]:
+    return folded_pattern(_CONDITIONAL)
 
 
 def _after_exception_cue(text: str, position: int) -> bool:
@@ -568,7 +836,7 @@ def _is_cns(concept: str, vocabulary: Vocabulary) -> bool:
 
 def _select(units: list[Unit]) -> list[Unit]:
     """Longest units that don't overlap; on a tie a state or detail beats a vocabulary name."""
-    order = {"state": 0, "attr": 0, "within": 1, "status": 2, "disease": 3, "head": 4}
+    order = {"state": 0, "attr": 0, "within": 1, "status": 2, "judgement": 2, "disease": 3, "head": 4}
     chosen: list[Unit] = []
     for unit in sorted(units, key=lambda u: (-(u.end - u.start), order[u.kind], u.start)):
         if all(unit.end <= c.start or unit.start >= c.end for c in chosen):
@@ -597,8 +865,8 @@ def _chunks(units: list[Unit], text: str) -> list[list[Unit]]:
         runs.append(current)
     out = []
     for run in runs:
-        # A status or window after the last disease belongs to the next phrase unless it is a window.
-        while run and run[-1].kind == "status":
+        # A status, judgement or window after the last disease belongs to the next phrase unless it is a window.
+        while run and run[-1].kind in ("status", "judgement"):
             run = run[:-1]
         while run and run[0].kind == "within":
             run = run[1:]
@@ -630,7 +898,7 @@ def _connective(gap: str) -> str:
     return "adjacent"
 
 
-def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: list[tuple[int, int]],
+def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: tuple[tuple[int, int], ...],
            vocabulary: Vocabulary, wording: _Wording) -> Found | None:
     diseases = [u for u in chunk if u.kind == "disease"]
     states = [u for u in chunk if u.kind == "state"]
@@ -649,10 +917,13 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: list[t
         return None
     statuses = [u for u in chunk if u.kind == "status" and (not diseases or u.start < diseases[-1].start)]
     windows = [u for u in chunk if u.kind == "within"]
-    kept = [u for u in chunk if u in (*diseases, *states, *attrs, *heads, *statuses, *windows)]
+    # A judgement holds for the condition right after it; with no condition it is not read.
+    judgements = [u for u in chunk if u.kind == "judgement" and diseases and u.start < diseases[-1].start]
+    kept = [u for u in chunk if u in (*diseases, *states, *attrs, *heads, *statuses, *windows, *judgements)]
     start = min(u.start for u in kept)
     end = extend_over(text, max(u.end for u in kept), abbreviations)
-    if wording.conditional_before.search(text[:start]) or wording.block_before.search(text[:start]):
+    if wording.conditional_before.search(folded_text(text), 0, start) or \
+            wording.block_before.search_before(text, start):
         return None  # "For participants in first relapse: …" names whom the rest applies to
     claimed: tuple[tuple[int, int], ...] = ()
     if len(kept) > 1 and kept[0].kind == "status" and _GAP.fullmatch(text[kept[0].end : kept[1].start]) is None:
@@ -663,24 +934,37 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: list[t
 
     confidence = min([u.confidence for u in kept] + [SURE])
     alternatives, and_joined = _alternatives(states, text)
-    if and_joined:
+    if and_joined or any(sum(q.name == "extent" for q in alternative) > 1 for alternative in alternatives):
+        # "relapsed and refractory", "unresectable locally advanced/recurrent": the scope is unclear
         confidence = min(confidence, _AND_STATES)
     # A detail for one disease only (NYHA class: heart failure) holds only for that disease.
     common = tuple(q for u in attrs if not u.only_after for q in u.qualifiers)
     window = windows[0].within if windows else next((u.within for u in statuses if u.within), None)
     if window is None and _window_elsewhere(text, start, end):
         confidence = min(confidence, _UNREAD_WINDOW)
+    judged, unsure = _judged(diseases, judgements, text)
+    if any(_connective(text[a.end : b.start]) == "or" for a, b in pairwise(kept)
+           if {a.kind, b.kind} == {"status", "judgement"}):
+        unsure = True  # "active or symptomatic": a status or a judgement, not both
+    if kept[0].kind == "judgement" and re.search(r"(?:\bor|\band/or|/)\s*$", text[:start], re.IGNORECASE):
+        unsure = True  # "recent or significant cardiovascular disease": an unread alternative
+    if any(_connective(text[a.end : b.start]) == "comma" for a, b in pairwise(states)
+           if any(q.name == "extent" for q in (*a.qualifiers, *b.qualifiers))):
+        unsure = True  # "locally advanced, unresectable": both, or either?
+    if unsure:
+        confidence = min(confidence, _JUDGEMENT_SCOPE)
     conditions: list[Condition] = []
     for unit, alternative in product(diseases or [None], alternatives):
         concept, name = _concept(unit, passage, vocabulary, wording)
-        conditions.append(Condition(
-            concept=concept, name=name, status=_status_for(unit, statuses, diseases),  # type: ignore[arg-type]
-            qualifiers=_merge(common + _own(unit, attrs, wording, text) + alternative),
-            within=(_window_for(unit, windows) if unit else window) if windows else window,
-            span=passage.span(start, end),
-            exceptions=tuple(e.model_copy(update={"span": passage.span(*e.span)}) for e in unit.exceptions)
-            if unit else (),
-        ))
+        for judgement in judged.get(unit, [()]):
+            conditions.append(Condition(
+                concept=concept, name=name, status=_status_for(unit, statuses, diseases),  # type: ignore[arg-type]
+                qualifiers=_merge(common + _own(unit, attrs, wording, text) + alternative + judgement),
+                within=(_window_for(unit, windows) if unit else window) if windows else window,
+                span=passage.span(start, end),
+                exceptions=tuple(e.model_copy(update={"span": passage.span(*e.span)}) for e in unit.exceptions)
+                if unit else (),
+            ))
     read_end, examples, unread = _claims_after(diseases, text, end, vocabulary, wording)
     if (read_end == end and _DEFINED_AFTER.match(text, end)) or unread:
         confidence = min(confidence, _DEFINED_ELSEWHERE)  # "renal insufficiency, defined as creatinine > 1.5"
@@ -699,6 +983,33 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: list[t
     return Found(rule, *passage.span(start, read_end), category=category, confidence=confidence, claimed=claimed)
 
 
+def _judged(diseases: list[Unit], judgements: list[Unit], text: str
+            ) -> tuple[dict[Unit, list[tuple[Qualifier, ...]]], bool]:
+    """The judgement qualifiers of each condition: the judgement words since the condition before it;
+    words joined by "or" are alternatives ("symptomatic or uncontrolled"). Also whether the reading is
+    unsure: a judgement before a list may hold for one condition or all ("uncontrolled hypertension or
+    diabetes")."""
+    out: dict[Unit, list[tuple[Qualifier, ...]]] = {}
+    previous_end = -1
+    judged_before = False
+    unsure = False
+    for unit in diseases:
+        own = [j for j in judgements if previous_end <= j.start < unit.start]
+        if own:
+            groups: list[list[Unit]] = [[own[0]]]
+            for before, after in pairwise(own):
+                if _connective(text[before.end : after.start]) == "or":
+                    groups.append([after])
+                else:
+                    groups[-1].append(after)
+            out[unit] = [tuple(q for j in group for q in j.qualifiers) for group in groups]
+            judged_before = True
+        elif judged_before:
+            unsure = True
+        previous_end = unit.end
+    return out, unsure
+
+
 def _window_for(unit: Unit | None, windows: list[Unit]) -> Duration | None:
     """The first window after the disease: "MI within 6 months, or unstable angina" gives angina none."""
     if unit is None:
@@ -710,6 +1021,8 @@ def _window_elsewhere(text: str, start: int, end: int) -> bool:
     """True when the phrase's sentence names a length of time this phrase did not read, with no therapy or
     lab between them ("Diagnosed with type 2 diabetes at least 12 weeks prior to inclusion"): the time
     may be the condition's, so the rule is unsure."""
+    if not _may_name_time(folded_text(text)):
+        return False
     before = max((m.end() for m in re.finditer(r"[.;]\s", text[:start])), default=0)
     after = re.search(r"[.;](?:\s|$)", text[end:])
     sentence = text[before : end + (after.start() if after else len(text) - end)]
@@ -798,6 +1111,8 @@ def _normalised(unit: Unit, wording: _Wording) -> tuple[Qualifier, ...]:
 
 def _status_for(unit: Unit | None, statuses: list[Unit], diseases: list[Unit]) -> str:
     """The status said since the disease before this one; "history" covers "history of, or active"."""
+    if unit is not None and unit.status:
+        return unit.status  # said after it: "PTSD (current)"
     after = max((d.end for d in diseases if unit is not None and d.end <= unit.start), default=-1)
     said = [u.status for u in statuses if (unit is None or u.start < unit.start) and u.start >= after]
     if not said:
@@ -841,7 +1156,9 @@ def _claims_after(diseases: list[Unit], text: str, end: int, vocabulary: Vocabul
     examples = wording.example_list.match(text, end)
     if examples and concepts:
         listed = _examples_of(examples.group("inner") or examples.group("bare") or "", concepts, vocabulary, wording)
-        if listed is None:
+        if listed is None and examples.group("inner") is not None and not examples.group("cue"):
+            pass  # a parenthesis that is not a list of conditions ("(see appendix)"): not examples
+        elif listed is None:
             unread = True
         else:
             extra = listed
@@ -864,7 +1181,8 @@ def _examples_of(listed: str, concepts: set[str], vocabulary: Vocabulary, wordin
     rest = listed
     for match in reversed(matches):
         rest = rest[: match.start] + " " + rest[match.end:]
-    if not all(w.lower() in wording.example_words for w in _WORDS.findall(rest)):
+    judged = {w for phrase in wording.judgement for w in _WORDS.findall(phrase)}  # "uncontrolled arrhythmias"
+    if not all(w.lower() in wording.example_words or w.lower() in judged for w in _WORDS.findall(rest)):
         return None
     wider = [m.concept.id for m in matches if not {m.concept.id, *vocabulary.ancestors(m.concept.id)} & concepts]
     return tuple(dict.fromkeys(wider))
@@ -886,5 +1204,6 @@ def _category(conditions: list[Condition], section: str, vocabulary: Vocabulary,
     return "comorbidity"
 
 
-__all__ = ["DISEASE_UNDER_STUDY", "Unit", "conditional_subject", "extend_over", "judgement_inside", "load_wording",
+__all__ = ["DISEASE_UNDER_STUDY", "Unit", "conditional_subject", "extend_over", "judgement_before", "judgement_inside",
+           "judgement_qualifiers", "load_wording",
            "mask_abbreviations", "recognise", "status_units", "trim_judgement", "window_at", "window_units"]

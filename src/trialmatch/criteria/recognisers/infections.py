@@ -23,17 +23,23 @@ import yaml
 from trialmatch.criteria.compose import load_wording as compose_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.recognisers.conditions import (
+    Alternatives,
     conditional_subject,
     extend_over,
+    find_kinds,
+    judgement_before,
     judgement_inside,
+    judgement_qualifiers,
     mask_abbreviations,
     trim_judgement,
+    window_at,
 )
-from trialmatch.criteria.rules import AnyOf, Infection, Not, Rule
+from trialmatch.criteria.rules import AnyOf, Infection, Not, Qualifier, Rule
 from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
 
 #: Infections that are generic ("active infection"): only these take "requiring systemic therapy".
 _GENERIC = frozenset({"infection", "bacterial_infection", "viral_infection", "fungal_infection"})
+_INFECTION = frozenset({"infection"})
 _LETTER = {"B": "hepatitis_b", "C": "hepatitis_c"}
 _LIST_GAP = re.compile(
     r"[\s,/]*(?:(?:patients?|subjects?|participants?|people|individuals)\s+)?(?:(?:and\s*/\s*or|and|or|nor)\b)?"
@@ -57,7 +63,7 @@ class _Wording:
     marker_words: frozenset[str]
     hepatitis_pair: re.Pattern[str]
     block_after: re.Pattern[str]
-    block_before: re.Pattern[str]
+    block_before: Alternatives
 
 
 @cache
@@ -66,14 +72,14 @@ def _wording() -> _Wording:
                          .read_text("utf-8"))["infections"]
     flags = re.IGNORECASE
     return _Wording(
-        before=tuple(re.compile(rf"(?:{p})$", flags) for p in raw["before"]),
+        before=tuple(re.compile(rf"(?<![\w-])(?:{p})$", flags) for p in raw["before"]),  # whole words only
         positive_after=re.compile(raw["positive_after"], flags),
         negative_after=re.compile(raw["negative_after"], flags),
         requiring=re.compile(raw["requiring"], flags),
         marker_words=frozenset(str(w).lower() for w in raw["marker_words"]),
         hepatitis_pair=re.compile(raw["hepatitis_pair"]),  # the letter is a capital: case matters
         block_after=re.compile(raw["block_after"], flags),
-        block_before=re.compile(raw["block_before"], flags),
+        block_before=Alternatives(raw["block_before"]),
     )
 
 
@@ -94,7 +100,7 @@ def recognise(passage: Passage) -> list[Found]:
     vocabulary = load_vocabulary()
     masked, abbreviations = mask_abbreviations(text)
     reads: list[_Read] = []
-    for match in vocabulary.find(masked, kinds={"infection"}):
+    for match in find_kinds(masked, _INFECTION):
         if reads and (match.start < reads[-1].end or _in_parenthesis_after(masked, reads[-1].end, match.start)):
             continue  # a marker of the infection just read ("(e.g., HCV RNA is detected)")
         read = _read(masked, match, abbreviations, passage, vocabulary)
@@ -107,22 +113,26 @@ def recognise(passage: Passage) -> list[Found]:
     return [Found(r.rule, *passage.span(r.start, r.end), category="infection", confidence=SURE) for r in reads]
 
 
-def _read(text: str, match: ConceptMatch, abbreviations: list[tuple[int, int]], passage: Passage,
+def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], ...], passage: Passage,
           vocabulary: Vocabulary) -> _Read | None:
     wording = _wording()
     concept, start, end = match.concept.id, match.start, match.end
     trimmed = trim_judgement(text, start, end)
     if trimmed == start and judgement_inside(text[start + 1 : end]):
         return None  # "active, uncontrolled infection"
+    qualifiers: tuple[Qualifier, ...] = ()
     if trimmed != start:
+        # "uncontrolled infection": the infection the vocabulary names, judged; "uncontrolled HIV infection": HIV
         again = vocabulary.find(text[trimmed:end], kinds={"infection"})
-        if len(again) != 1 or trimmed + again[0].end != end:
-            return None  # "uncontrolled infection": nothing is left to read without the judgement
-        concept, start = again[0].concept.id, trimmed + again[0].start
+        if again and (len(again) != 1 or trimmed + again[0].end != end):
+            return None
+        if again:
+            concept = again[0].concept.id
+        qualifiers = judgement_qualifiers(text[start:trimmed])
     blocked = wording.block_after.match(text[end:])
     if blocked and _RESULT_BEFORE.search(text[:start]) and re.fullmatch(r"\s*tests?", blocked.group(0), re.I):
         blocked = None  # "negative HIV test": a result, not a test to be done
-    if blocked or wording.block_before.search(text[:start]):
+    if blocked or wording.block_before.search_before(text, start):
         return None
     if _after_exception_cue(text, start) or conditional_subject(text, end):
         return None
@@ -136,26 +146,38 @@ def _read(text: str, match: ConceptMatch, abbreviations: list[tuple[int, int]], 
         start = before.start()
         if before.groupdict().get("status") and concept not in _GENERIC:
             status = _status(before.group("status"))
+    judged = judgement_before(text, start)
+    if judged != start:  # "serious active infection"
+        if re.search(r"(?:\bor|\band/or|/)\s*$", text[:judged], re.IGNORECASE):
+            return None  # "active or symptomatic hepatitis": a status or a judgement, not both
+        qualifiers = judgement_qualifiers(text[judged:start]) + qualifiers
+        start = judged
     concepts = [concept]
     pair = wording.hepatitis_pair.match(text, end) if concept in ("hepatitis_b", "hepatitis_c") else None
     if pair and _LETTER[pair.group("letter")] != concept:
         concepts.append(_LETTER[pair.group("letter")])
         end = pair.end()
-    end, negative = _after(text, end, abbreviations, concept in _GENERIC, cued=before is not None)
+    end, negative, required = _after(text, end, abbreviations, concept in _GENERIC, cued=before is not None)
+    qualifiers += required
+    window = None if negative else window_at(text, len(text) - len(text[end:].lstrip(" ,")))
+    if window is not None:  # "serious infection within 4 weeks prior to the first dose": had one in the window
+        end, status = window.end, "any"
     result = negative or bool(re.search(r"positiv|reactive|\+", text[start:end], re.IGNORECASE))
-    rules = [Infection(concept=c, name=_name(c, vocabulary), status=status, span=passage.span(start, end))  # type: ignore[arg-type]
-             for c in concepts]
+    rules = [Infection(concept=c, name=_name(c, vocabulary), status=status, qualifiers=qualifiers,  # type: ignore[arg-type]
+                       within=window.within if window else None, span=passage.span(start, end)) for c in concepts]
     rule: Rule = rules[0] if len(rules) == 1 else AnyOf(children=tuple(rules), span=passage.span(start, end))
     if negative:
         rule = Not(child=rule, span=passage.span(start, end))
     return _Read(rule, start, end, negative, result)
 
 
-def _after(text: str, end: int, abbreviations: list[tuple[int, int]], generic: bool, cued: bool
-           ) -> tuple[int, bool]:
-    """The end of what follows an infection's name and belongs to it; and whether it says "negative"."""
+def _after(text: str, end: int, abbreviations: tuple[tuple[int, int], ...], generic: bool, cued: bool
+           ) -> tuple[int, bool, tuple[Qualifier, ...]]:
+    """The end of what follows an infection's name and belongs to it; whether it says "negative"; and the
+    treatment it needs ("requiring systemic therapy")."""
     wording = _wording()
     negative = False
+    required: tuple[Qualifier, ...] = ()
     while True:
         moved = extend_over(text, end, abbreviations)
         marker = _MARKER.match(text, moved)
@@ -171,13 +193,24 @@ def _after(text: str, end: int, abbreviations: list[tuple[int, int]], generic: b
             requiring = wording.requiring.match(text, moved)
             if requiring:
                 moved = requiring.end()
+                required = (Qualifier(name=_required(requiring.group(0)), value=True),)
         if not negative:
             denied = wording.negative_after.match(text, moved)
             if denied:
                 moved, negative = denied.end(), True
         if moved == end:
-            return end, negative
+            return end, negative, required
         end = moved
+
+
+def _required(words: str) -> str:
+    """The qualifier "requiring …" gives: intravenous, systemic or any treatment."""
+    if re.search(r"\b(?:intravenous|IV|parenteral)\b", words, re.IGNORECASE) and not re.search(
+            r"\boral\b", words, re.IGNORECASE):
+        return "requires_intravenous_treatment"
+    if re.search(r"\bsystemic\b", words, re.IGNORECASE):
+        return "requires_systemic_treatment"
+    return "requires_treatment"
 
 
 def _in_parenthesis_after(text: str, end: int, position: int) -> bool:
