@@ -326,7 +326,7 @@ def load_wording() -> _Wording:
     )
     phrases = tuple((concept, folded_pattern(filled(p)), pattern_needs(filled(p), flags))
                     for concept, patterns in raw["phrases"].items() for p in patterns)
-    definitions = {concept: re.compile(rf"\s*[.;]?\s*(?:{_alternation(patterns)})", flags)
+    definitions = {concept: re.compile(rf"\s*[.;:]?\s*(?:{_alternation(patterns)})", flags)
                    for concept, patterns in raw["definitions"].items()}
     claims = re.compile(rf"\s*,?\s*(?:{_alternation(raw['claims'])})", flags)
     example_list = re.compile(
