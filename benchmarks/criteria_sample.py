@@ -67,6 +67,11 @@ def main() -> None:
 
 def report(judged: list[dict]) -> None:
     by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    first = [item.get("judged_first", item)["judgement"] for item in judged]
+    print(f"first judging: {first.count('right')}/{len(first)} = {first.count('right') / len(first):.1%} right")
+    questions = sum(item["judgement"] == "question" for item in judged)
+    judged = [item for item in judged if item["judgement"] != "question"]
+    print(f"{questions} sampled items are questions since later fixes")
     for item in judged:
         by_category[item["category"]][0] += item["judgement"] == "right"
         by_category[item["category"]][1] += 1
@@ -82,10 +87,12 @@ def recheck(judged: list[dict]) -> None:
     changed = 0
     for item in judged:
         compiled = compile_criteria(texts[item["corpus"]][item["nct_id"]])
-        now = next((describe(c.rule) for c in compiled.criteria if c.id == item["item"] and c.computable), None)
-        if now != item["description"]:
+        now = next((c.rule for c in compiled.criteria if c.id == item["item"] and c.computable), None)
+        if (now.model_dump(mode="json", exclude_none=True) if now else None) != item.get("rule"):
             changed += 1
-            print(f"{item['nct_id']} {item['item']}: {item['text'][:100]}\n   was {item['description']}\n   now {now}")
+            described = describe(now) if now else None
+            print(f"{item['nct_id']} {item['item']}: {item['text'][:100]}")
+            print(f"   was {item['description']}\n   now {described}")
     print(f"{changed} of {len(judged)} judged items changed")
 
 

@@ -192,7 +192,7 @@ SEED_ITEMS = {
         ('exc-1', 'disease_state', 'Peripheral blood blasts > 0 % or active Extramedullary disease'),
         ('exc-2', 'cns', None),
         ('exc-3', 'cns', 'active CNS leukemia'),
-        ('exc-4', 'comorbidity', None),
+        ('exc-4', 'comorbidity', 'history of Autoimmune disease [judgement = clinically_relevant]'),
         ('exc-5', 'washout', 'Chemotherapy within 2 weeks except intrathecal_chemotherapy'),
         ('exc-6', 'washout', 'Radiotherapy within 4 weeks'),
         ('exc-7', 'washout', 'Autologous hematopoietic stem cell transplantation within 6 weeks'),

@@ -324,7 +324,7 @@ def test_codes_are_well_formed_and_pass_their_check_digits() -> None:
         ("Septicaemia", ["sepsis"]),
         # Conditions
         ("Clinically relevant CNS pathology requiring treatment (eg, unstable epilepsy)", ["cns_disorder", "epilepsy"]),
-        ("Active ALL in the CNS", ["cns_leukemia"]),
+        ("CNS leukemia at diagnosis", ["cns_leukemia"]),
         ("CNS3 disease at diagnosis", ["cns_leukemia"]),
         ("Testicular involvement at relapse", ["testicular_leukemia"]),
         ("Isolated extramedullary relapse", ["isolated_extramedullary_relapse"]),

@@ -37,6 +37,13 @@ from trialmatch.vocabulary.concepts import Vocabulary, load_vocabulary
 UNSURE = 0.6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_NUMBER_WORD = re.compile(r"\d+(?:[.,]\d+)*")
+_MEASURED_WITHIN = re.compile(
+    r"\b(?:(?:obtained|performed|done|measured|drawn|taken)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*\d+\s*"
+    r"(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|registration|"
+    r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b",
+    re.IGNORECASE,
+)
 _SENTENCE_BREAK = re.compile(r"(?<=[.;])\s+(?=[A-Z(\"“])")
 _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 _CLAUSE_BREAK = re.compile(r"[.;:]\s")
@@ -122,6 +129,9 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
         # literally would exclude everyone who had none, so it never decides on its own.
         confidence = min(confidence, UNSURE)
 
+    if main and all(f.category in ("lab", "disease_burden") for f in main):
+        # When a lab was measured ("within 14 days before enrollment") does not change who is eligible.
+        covered += [passage.span(m.start(), m.end()) for m in _MEASURED_WITHIN.finditer(text)]
     residue = _residue(passage, covered, wording.filler | lead_words)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
@@ -331,6 +341,8 @@ def _residue(passage: Passage, covered: list[tuple[int, int]], filler: frozenset
         word = match.group(0).lower()
         if word not in filler and len(word) > 1:
             words.append(word)
+    # A number nobody read is a limit nobody checks ("Males and females ≥ 18 years").
+    words += [m.group(0) for m in _NUMBER_WORD.finditer(text) if not any(mask[m.start() : m.end()])]
     return tuple(words)
 
 

@@ -72,7 +72,12 @@ def describe(rule: Rule) -> str:
     if isinstance(rule, Infection):
         status = "" if rule.status == "any" else f"{rule.status} "
         name = rule.name if "infection" in rule.name.lower() else f"{rule.name} infection"
-        return f"{status}{name}"
+        if status and name.lower().startswith(status):
+            status = ""
+        details = [f"{q.name} {_SYMBOLS[q.comparator]} {q.value}" for q in rule.qualifiers]
+        qualifiers = f" [{', '.join(details)}]" if details else ""
+        within = f" within {rule.within}" if rule.within else ""
+        return f"{status}{name}{qualifiers}{within}"
     if isinstance(rule, Hypersensitivity):
         severe = "severe " if rule.severe else ""
         return f"{severe}hypersensitivity to {rule.name}{' or its components' if rule.components else ''}"

@@ -28,6 +28,7 @@ from trialmatch.criteria.rules import (
     Not,
     Performance,
     Pregnancy,
+    Qualifier,
     Question,
     Rule,
     Sex,
@@ -91,7 +92,14 @@ def ask_leaf(leaf: Leaf) -> str:
     if isinstance(leaf, Contraception):
         return str(w["contraception"][leaf.applies_to])
     if isinstance(leaf, Infection):
-        return str(w["infection"][leaf.status]).format(name=plain_name(leaf.concept, leaf.name))
+        name = plain_name(leaf.concept, leaf.name)
+        status = "any" if name.lower().startswith(leaf.status) else leaf.status
+        question = str(w["infection"][status]).format(name=name)
+        details = _qualifier_phrases(leaf.qualifiers)
+        if details or leaf.within:
+            question = question.rstrip("?") + (" " + ", ".join(details) if details else "") + (
+                f" in the last {leaf.within}" if leaf.within else "") + "?"
+        return question
     if isinstance(leaf, Hypersensitivity):
         components = w["hypersensitivity_components"] if leaf.components else ""
         template = w["hypersensitivity_severe" if leaf.severe else "hypersensitivity"]
@@ -205,9 +213,14 @@ def _join(parts: list[str], joiner: str) -> str:
 
 
 def _qualifiers(leaf: Condition) -> str:
+    parts = _qualifier_phrases(leaf.qualifiers)
+    return (" " + ", ".join(parts)) if parts else ""
+
+
+def _qualifier_phrases(qualifiers: tuple[Qualifier, ...]) -> list[str]:
     table = _wording()["qualifiers"]
     parts = []
-    for qualifier in leaf.qualifiers:
+    for qualifier in qualifiers:
         templates = table.get(qualifier.name, {})
         template = templates.get(qualifier.comparator) or templates.get("=")
         if template:
@@ -218,7 +231,7 @@ def _qualifiers(leaf: Condition) -> str:
             else:
                 value = str(qualifier.value).replace("_", " ")
             parts.append(str(template).format(value=value))
-    return (" " + ", ".join(parts)) if parts else ""
+    return parts
 
 
 def _lab_phrase(leaf: Lab) -> str:

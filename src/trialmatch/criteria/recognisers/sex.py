@@ -21,7 +21,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/phrases.yaml").read_text("utf-8"))
     flags = re.IGNORECASE
     both = re.compile(rf"\b(?:{'|'.join(raw['sex_both'])})\b", flags)
-    lead = r"^\W*(?:(?:only|healthy|adult)\s+)?"
+    lead = r"^\W*(?:(?:only|adult)\s+)?"
     # Longest spelling first, so "male subjects" is read whole before "male".
     female = re.compile(rf"{lead}(?:{'|'.join(sorted(raw['sex_female'], key=len, reverse=True))})\b(?:\s+only\b)?",
                         flags)
