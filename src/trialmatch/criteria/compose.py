@@ -14,9 +14,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.passage import Found, Passage, Recogniser
 from trialmatch.criteria.phrases import DURATION, parse_duration
@@ -31,6 +28,7 @@ from trialmatch.criteria.rules import (
     RuleException,
     Therapy,
 )
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import Vocabulary, load_vocabulary
 
 #: Confidence of a rule whose connectives mix "and" with "or", or whose exception was not fully read.
@@ -75,7 +73,7 @@ class ComposeWording:
 
 @cache
 def load_wording() -> ComposeWording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/compose.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/compose.yaml")
     flags = re.IGNORECASE
     return ComposeWording(
         negation_before=re.compile(raw["negation_before"], flags),

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import cast
 
-import yaml
-
 from trialmatch.criteria.rules import Comparator, Duration, TimeUnit
+from trialmatch.data import read_yaml
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _FLIP: dict[str, Comparator] = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
@@ -30,7 +28,7 @@ class Phrases:
 
 @cache
 def load_phrases() -> Phrases:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/phrases.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/phrases.yaml")
     return Phrases(
         comparators_before={k: tuple(v) for k, v in raw["comparators_before"].items()},
         comparators_after={k: tuple(v) for k, v in raw["comparators_after"].items()},

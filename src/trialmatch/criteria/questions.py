@@ -8,10 +8,7 @@ thing negated. The wording lives in ``data/criteria/questions.yaml``.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from trialmatch.criteria.rules import (
     Age,
@@ -36,6 +33,7 @@ from trialmatch.criteria.rules import (
     Therapy,
     leaves,
 )
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import load_vocabulary
 
 if TYPE_CHECKING:
@@ -44,7 +42,7 @@ if TYPE_CHECKING:
 
 @cache
 def _wording() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/questions.yaml").read_text("utf-8"))
+    return read_yaml("criteria/questions.yaml")
 
 
 def plain_name(concept_id: str, fallback: str) -> str:

@@ -10,11 +10,10 @@ import re
 import textwrap
 from datetime import datetime
 from functools import cache, lru_cache
-from importlib import resources
 
-import yaml
 from dateutil import parser as date_parser
 
+from trialmatch.data import read_yaml
 from trialmatch.trials.record import AgeLimit, OverallStatus, Phase, StudyType
 
 _AGE_UNITS = {
@@ -61,7 +60,7 @@ def parse_age(text: str | None, default_unit: str = "Years") -> AgeLimit | None:
 
 @cache
 def _status_patterns() -> list[tuple[OverallStatus, re.Pattern[str]]]:
-    table = yaml.safe_load(resources.files("trialmatch.data").joinpath("statuses.yaml").read_text("utf-8"))
+    table = read_yaml("statuses.yaml")
     return [
         (OverallStatus(entry["status"]), re.compile(pattern, re.IGNORECASE))
         for entry in table

@@ -22,17 +22,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
 from itertools import pairwise, product
 from re import _constants, _parser  # the parsed form of a pattern: what every match must contain
 from typing import Any
-
-import yaml
 
 from trialmatch.criteria.compose import load_wording as compose_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import (
     ConceptMatch,
     Vocabulary,
@@ -280,8 +278,7 @@ def _alternation(items: list[str]) -> str:
 
 @cache
 def load_wording() -> _Wording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/disease-state.yaml")
-                         .read_text("utf-8"))
+    raw = read_yaml("criteria/disease-state.yaml")
     flags = re.IGNORECASE
     ordinals = {str(k).lower(): int(v) for k, v in raw["ordinals"].items()}
     ordinal = rf"\b(?:{_alternation([re.escape(o) for o in ordinals])})\b"

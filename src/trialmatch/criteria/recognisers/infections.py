@@ -16,9 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.compose import load_wording as compose_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
@@ -35,6 +32,7 @@ from trialmatch.criteria.recognisers.conditions import (
     window_at,
 )
 from trialmatch.criteria.rules import AnyOf, Infection, Not, Qualifier, Rule
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
 
 #: Infections that are generic ("active infection"): only these take "requiring systemic therapy".
@@ -68,8 +66,7 @@ class _Wording:
 
 @cache
 def _wording() -> _Wording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/disease-state.yaml")
-                         .read_text("utf-8"))["infections"]
+    raw = read_yaml("criteria/disease-state.yaml")["infections"]
     flags = re.IGNORECASE
     return _Wording(
         before=tuple(re.compile(rf"(?<![\w-])(?:{p})$", flags) for p in raw["before"]),  # whole words only

@@ -22,10 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from itertools import pairwise
-
-import yaml
 
 from trialmatch.criteria.compose import load_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
@@ -33,6 +30,7 @@ from trialmatch.criteria.phrases import COMPARATOR, load_phrases, parse_comparat
 from trialmatch.criteria.recognisers.therapies import may_name, name_starts
 from trialmatch.criteria.rules import AllOf, AnyOf, Comparator, Lab, Rule
 from trialmatch.criteria.units import UnitError, convert, fold, normalise_unit, unit_pattern
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
 
 #: A unit inferred from the value's size ("ANC ≥ 1500" → cells/uL).
@@ -91,7 +89,7 @@ class _Wording:
 
 @cache
 def _wording() -> _Wording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/labs-wording.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/labs-wording.yaml")
     ref = raw["reference"]
     uln, lln = _any(ref["uln"]), _any(ref["lln"])
     number_words = "|".join(sorted((re.escape(w) for w in load_phrases().number_words), key=len, reverse=True))
@@ -207,7 +205,7 @@ def _cue_words(words: list[str], presence_analytes: list[str]) -> tuple[str, ...
 
 def _marrow_classes() -> dict[str, tuple[float | None, bool, float | None, bool]]:
     """Each marrow class as an interval of bone-marrow blasts: (low, low inclusive, high, high inclusive)."""
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/disease_burden.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/disease_burden.yaml")
     status = raw.get("marrow_status") or {}
     measure = status.get("measure", "bone_marrow_blasts")
     out: dict[str, tuple[float | None, bool, float | None, bool]] = {}

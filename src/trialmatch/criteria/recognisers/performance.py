@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import (
@@ -23,6 +20,7 @@ from trialmatch.criteria.phrases import (
     parse_number,
 )
 from trialmatch.criteria.rules import Age, AnyOf, Comparator, Not, Performance, Rule
+from trialmatch.data import read_yaml
 
 #: Confidence when the text says "performance status" without naming a scale (read as ECOG).
 _UNNAMED_SCALE = 0.85
@@ -31,7 +29,7 @@ _RANGES = {"ecog": (0, 5), "karnofsky": (0, 100), "lansky": (0, 100)}
 
 @cache
 def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern[str]]:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/performance.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/performance.yaml")
     names = {scale: [re.escape(s).replace(r"\ ", r"\s+") for s in spec.get("synonyms", [])] + [scale]
              for scale, spec in raw["scales"].items()}
     scale_words = {scale: re.compile(rf"\b(?:{'|'.join(sorted(words, key=len, reverse=True))})\b", re.IGNORECASE)

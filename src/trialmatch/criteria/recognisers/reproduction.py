@@ -23,13 +23,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.compose import load_wording as compose_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import AllOf, AnyOf, Breastfeeding, Contraception, Not, Pregnancy, Rule
+from trialmatch.data import read_yaml
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _SENTENCE_START = re.compile(r"[.;]\s+|\n\s*\n")
@@ -69,7 +67,7 @@ class _Wording:
 
 @cache
 def _wording() -> _Wording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/reproduction.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/reproduction.yaml")
     flags = re.IGNORECASE
     test = raw["test"]
 

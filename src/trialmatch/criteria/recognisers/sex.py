@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import Sex
+from trialmatch.data import read_yaml
 
 
 @cache
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/phrases.yaml").read_text("utf-8"))
+    raw = read_yaml("criteria/phrases.yaml")
     flags = re.IGNORECASE
     both = re.compile(rf"\b(?:{'|'.join(raw['sex_both'])})\b", flags)
     lead = r"^\W*(?:(?:only|adult)\s+)?"

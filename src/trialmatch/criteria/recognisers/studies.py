@@ -18,13 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, parse_duration
 from trialmatch.criteria.rules import StudyEnrolment
+from trialmatch.data import read_yaml
 
 
 def _alternation(phrases: list[str]) -> str:
@@ -41,8 +39,7 @@ class StudyWording:
 
 @cache
 def study_wording() -> StudyWording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/therapy-wording.yaml")
-                         .read_text("utf-8"))
+    raw = read_yaml("criteria/therapy-wording.yaml")
     spec = raw["studies"]
     kinds = _alternation(spec["kinds"])
     phrase = (

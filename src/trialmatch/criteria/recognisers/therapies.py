@@ -26,17 +26,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from itertools import pairwise
 from typing import Literal
-
-import yaml
 
 from trialmatch.criteria.compose import load_wording
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.recognisers import hypersensitivity, studies
 from trialmatch.criteria.rules import AllOf, AnyOf, Duration, Not, Rule, RuleException, StudyEnrolment, Therapy
+from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import (
     Concept,
     ConceptMatch,
@@ -98,8 +96,7 @@ class _Wording:
 
 @cache
 def _wording() -> _Wording:
-    raw = yaml.safe_load(resources.files("trialmatch.data").joinpath("criteria/therapy-wording.yaml")
-                         .read_text("utf-8"))
+    raw = read_yaml("criteria/therapy-wording.yaml")
     flags = re.IGNORECASE
     lead_timing = {_norm(p): timing for timing, phrases in raw["leads"].items() for p in phrases}
     leads = _alternation(list(lead_timing))
