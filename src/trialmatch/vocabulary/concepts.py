@@ -107,12 +107,24 @@ class Vocabulary:
         self._first_folded = _lengths_by_first(self._folded)
         self._first_exact = _lengths_by_first(self._exact)
         self._ancestors: dict[str, tuple[str, ...]] = {}
+        self._by_code: dict[tuple[str, str], Concept] = {}
+        for concept in self.concepts.values():
+            for system, code in concept.codes.items():
+                self._by_code.setdefault((system.lower(), code.upper()), concept)
 
     def __len__(self) -> int:
         return len(self.concepts)
 
     def get(self, concept_id: str) -> Concept | None:
         return self.concepts.get(concept_id)
+
+    def by_code(self, system: str, code: str) -> Concept | None:
+        """The concept with this code: ``system`` is a short name (snomed, icd10, loinc, atc, rxnorm, ncit)."""
+        return self._by_code.get((system.lower(), code.strip().upper()))
+
+    def is_a(self, concept_id: str, broader: str) -> bool:
+        """True when ``concept_id`` is ``broader`` or one of its descendants."""
+        return concept_id == broader or broader in self.ancestors(concept_id)
 
     def ancestors(self, concept_id: str) -> list[str]:
         """Every broader concept id, nearest first (B-ALL -> ALL, acute leukemia, leukemia …)."""
