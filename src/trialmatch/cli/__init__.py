@@ -459,6 +459,12 @@ def demo_command(db: DbOption = None) -> None:
     console.print(f"\nStore: {store.path}. Try [bold]trialmatch search --help[/bold].")
 
 
+# Commands defined in their own modules register themselves on ``app``.
+from trialmatch.cli import matching as _matching  # noqa: E402
+
+del _matching
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -92,6 +92,9 @@ class ConditionFact(_Fact):
     judgement: list[str] = Field(
         default_factory=list, description="Clinician's words the criteria use: uncontrolled, severe, unstable …")
     treated: bool | None = Field(default=None, description="Being treated for it now")
+    treatment: Literal["none", "oral", "systemic", "intravenous"] | None = None
+    qualifiers: dict[str, str | float | bool] = Field(
+        default_factory=dict, description="Other details criteria ask about: extent, nyha_class, refractory_to …")
 
 
 class LabFact(_Fact):

@@ -198,7 +198,7 @@ def _filters(store: TrialStore, query: SearchQuery) -> tuple[list[str], dict[str
     where: list[str] = []
     params: dict[str, object] = {}
     if query.statuses:
-        statuses = _expand_statuses(query.statuses)
+        statuses = expand_statuses(query.statuses)
         where.append("t.overall_status IN (SELECT value FROM json_each(:statuses))")
         params["statuses"] = json.dumps(sorted(statuses))
     if query.phases:
@@ -229,7 +229,7 @@ def _filters(store: TrialStore, query: SearchQuery) -> tuple[list[str], dict[str
     return where, params
 
 
-def _expand_statuses(statuses: list[str]) -> set[str]:
+def expand_statuses(statuses: list[str]) -> set[str]:
     expanded: set[str] = set()
     for status in statuses:
         key = status.strip().upper().replace(" ", "_").replace(",", "")

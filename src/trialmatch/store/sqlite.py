@@ -22,6 +22,7 @@ from trialmatch.places import country_code, locate_city
 from trialmatch.store.index_text import index_columns
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import AgeLimit, GeoPoint, Site, Trial, content_digest
+from trialmatch.trials.topics import condition_concepts
 
 DB_PATH_ENV = "TRIALMATCH_DB"
 #: Longest text a single field may hold; real criteria are well under 100 kB.
@@ -115,6 +116,13 @@ CREATE TABLE IF NOT EXISTS compiled_criteria (
     compiled TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS compiled_criteria_version ON compiled_criteria(compiler_version);
+-- The diseases each trial studies (vocabulary concepts, without broader ones), for matching's prefilter.
+CREATE TABLE IF NOT EXISTS trial_conditions (
+    concept TEXT NOT NULL,
+    trial_rowid INTEGER NOT NULL REFERENCES trials(rowid) ON DELETE CASCADE,
+    PRIMARY KEY (concept, trial_rowid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trial_conditions_trial ON trial_conditions(trial_rowid);
 """
 
 
@@ -173,6 +181,19 @@ class TrialStore:
         self.db.execute(
             "INSERT OR IGNORE INTO store_info(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+        self._index_conditions_once()
+
+    def _index_conditions_once(self) -> None:
+        """Fill ``trial_conditions`` for a store made before it existed."""
+        done = self.db.execute("SELECT value FROM store_info WHERE key = 'trial_conditions'").fetchone()
+        if done is not None:
+            return
+        with self.transaction():
+            for rowid, record in self.db.execute("SELECT rowid, record FROM trial_records").fetchall():
+                trial = Trial.model_validate_json(record)
+                self.db.executemany("INSERT OR IGNORE INTO trial_conditions (concept, trial_rowid) VALUES (?, ?)",
+                                    [(c, rowid) for c in sorted(condition_concepts(trial))])
+            self.db.execute("INSERT OR REPLACE INTO store_info(key, value) VALUES ('trial_conditions', '1')")
 
     def __enter__(self) -> TrialStore:
         return self
@@ -377,6 +398,7 @@ class TrialStore:
         self.db.execute("DELETE FROM trials_fts WHERE rowid = ?", (rowid,))
         self.db.execute("DELETE FROM sites WHERE trial_rowid = ?", (rowid,))
         self.db.execute("DELETE FROM registry_ids WHERE trial_rowid = ?", (rowid,))
+        self.db.execute("DELETE FROM trial_conditions WHERE trial_rowid = ?", (rowid,))
         self.db.execute(_UPDATE_TRIAL, {**columns, "rowid": rowid})
         self.db.execute("UPDATE trial_records SET record = ? WHERE rowid = ?", (prepared.record, rowid))
         self._index(rowid, prepared, sites)
@@ -412,6 +434,10 @@ class TrialStore:
             "INSERT INTO sites (trial_rowid, position, facility, city, country, country_code, status, lat, lon) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowid, *site) for site in sites],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO trial_conditions (concept, trial_rowid) VALUES (?, ?)",
+            [(concept, rowid) for concept in prepared.conditions],
         )
 
     def _record_changes(self, prepared: PreparedTrial, old: dict) -> list[str]:
@@ -453,6 +479,8 @@ class PreparedTrial:
     sites: tuple[tuple[object, ...], ...]
     #: The compiled criteria as JSON; None if the compiler failed (the trial is still saved).
     compiled: str | None = None
+    #: The diseases the trial studies (``trials.topics.condition_concepts``).
+    conditions: tuple[str, ...] = ()
 
 
 def prepare_trial(trial: Trial) -> PreparedTrial:
@@ -495,7 +523,7 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     ]
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
     return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites),
-                         compile_trial_criteria(trial))
+                         compile_trial_criteria(trial), tuple(sorted(condition_concepts(trial))))
 
 
 def compile_trial_criteria(trial: Trial) -> str | None:

@@ -1,0 +1,43 @@
+"""Evaluate a compiled rule tree against a patient: Kleene logic over the leaves, with their evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trialmatch.criteria.rules import AllOf, AnyOf, Not, Rule
+from trialmatch.matching.leaves import TrialContext, evaluate_leaf
+from trialmatch.matching.patient_view import PatientView
+from trialmatch.matching.truth import Truth, kleene_all, kleene_any, kleene_not
+from trialmatch.matching.verdicts import Evidence
+
+
+@dataclass
+class RuleOutcome:
+    truth: Truth
+    evidence: list[Evidence]
+    notes: list[str]
+
+
+def evaluate_rule(rule: Rule, view: PatientView, trial: TrialContext) -> RuleOutcome:
+    """The rule's truth for this patient, and every fact and note the leaves used."""
+    outcome = RuleOutcome(None, [], [])
+    outcome.truth = _walk(rule, view, trial, outcome)
+    return outcome
+
+
+def _walk(rule: Rule, view: PatientView, trial: TrialContext, outcome: RuleOutcome) -> Truth:
+    if isinstance(rule, AllOf):
+        if not rule.children:  # "nothing to check"
+            return True
+        return kleene_all([_walk(child, view, trial, outcome) for child in rule.children])
+    if isinstance(rule, AnyOf):
+        return kleene_any([_walk(child, view, trial, outcome) for child in rule.children])
+    if isinstance(rule, Not):
+        return kleene_not(_walk(rule.child, view, trial, outcome))
+    result = evaluate_leaf(rule, view, trial)
+    for evidence in result.evidence:
+        if evidence not in outcome.evidence:
+            outcome.evidence.append(evidence)
+    if result.note and result.note not in outcome.notes:
+        outcome.notes.append(result.note)
+    return result.truth

@@ -1,0 +1,127 @@
+"""A trial made ready for matching: its structured limits and compiled criteria, with question ids.
+
+Built once per trial and reused for every patient (``plan_for`` caches by trial id and criteria hash),
+so matching many patients never re-describes or re-hashes a rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
+from trialmatch.criteria.describe import describe
+from trialmatch.criteria.questions import ask_rule
+from trialmatch.criteria.rules import Age, Rule, Sex
+from trialmatch.matching.leaves import TrialContext
+from trialmatch.trials.record import AgeLimit, Trial
+from trialmatch.trials.topics import condition_concepts
+
+_AGE_UNITS = {"Years": "years", "Months": "months", "Weeks": "weeks", "Days": "days", "Hours": "hours"}
+
+
+@dataclass(frozen=True)
+class PlannedCriterion:
+    id: str
+    section: str
+    category: str
+    rule: Rule
+    text: str
+    span: tuple[int, int] | None
+    description: str
+    question_id: str
+    question: str
+    confidence: float
+    #: From the record's age and sex fields, not from criteria text.
+    structured: bool = False
+
+    @property
+    def confident(self) -> bool:
+        return self.confidence >= CONFIDENT
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    trial: Trial
+    context: TrialContext
+    criteria: tuple[PlannedCriterion, ...]
+    #: The record has criteria text that was not compiled (or none at all): someone must read it.
+    uncompiled: bool
+
+
+def question_id(question: str) -> str:
+    """Questions are identified by their wording: the same question in any trial takes the same answer."""
+    canonical = " ".join(question.lower().split())
+    return "q-" + hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def _structured(trial: Trial) -> list[PlannedCriterion]:
+    eligibility = trial.eligibility
+    planned: list[PlannedCriterion] = []
+    at = "diagnosis" if eligibility.age_reference == "diagnosis" else "today"
+    limits: list[tuple[str, AgeLimit, Age]] = []
+    if eligibility.minimum_age and eligibility.minimum_age.unit in _AGE_UNITS and eligibility.minimum_age.value > 0:
+        limit = eligibility.minimum_age
+        limits.append(("minimum", limit, Age(comparator=">=", value=limit.value, unit=_AGE_UNITS[limit.unit], at=at)))
+    if eligibility.maximum_age and eligibility.maximum_age.unit in _AGE_UNITS:
+        limit = eligibility.maximum_age
+        # A maximum of "17 Years" admits anyone not yet 18 (ClinicalTrials.gov's convention).
+        whole = limit.unit in ("Years", "Months") and float(limit.value).is_integer()
+        rule = (Age(comparator="<", value=limit.value + 1, unit=_AGE_UNITS[limit.unit], at=at) if whole
+                else Age(comparator="<=", value=limit.value, unit=_AGE_UNITS[limit.unit], at=at))
+        limits.append(("maximum", limit, rule))
+    for which, limit, rule in limits:
+        text = f"{which.title()} age {limit}{' at diagnosis' if at == 'diagnosis' else ''} (the record's age limit)"
+        planned.append(_planned(f"{which}-age", "inclusion", "age", rule, text, None, 1.0, structured=True))
+    if eligibility.sex in ("FEMALE", "MALE"):
+        rule = Sex(sex=eligibility.sex.lower())
+        text = f"{eligibility.sex.title()} participants only (the record's sex limit)"
+        planned.append(_planned("sex", "inclusion", "sex", rule, text, None, 1.0, structured=True))
+    return planned
+
+
+def _planned(criterion_id: str, section: str, category: str, rule: Rule, text: str, span: tuple[int, int] | None,
+             confidence: float, structured: bool = False) -> PlannedCriterion:
+    return PlannedCriterion(
+        id=criterion_id, section=section, category=category, rule=rule, text=text, span=span,
+        description=describe(rule), question_id=question_id(ask_rule(rule, text)), question=ask_rule(rule, text),
+        confidence=confidence, structured=structured)
+
+
+def _from_compiled(criterion: CompiledCriterion) -> PlannedCriterion:
+    return PlannedCriterion(
+        id=criterion.id, section=criterion.section, category=criterion.category, rule=criterion.rule,
+        text=criterion.text, span=criterion.span, description=describe(criterion.rule),
+        question_id=question_id(criterion.question), question=criterion.question, confidence=criterion.confidence)
+
+
+def build_plan(trial: Trial, compiled: CompiledCriteria | None) -> TrialPlan:
+    criteria = _structured(trial)
+    if compiled is not None:
+        criteria.extend(_from_compiled(c) for c in compiled.criteria)
+    has_text = bool((trial.eligibility.criteria_text or "").strip())
+    uncompiled = compiled is None or (has_text and not compiled.criteria)
+    return TrialPlan(trial, TrialContext(condition_concepts(trial)), tuple(criteria), uncompiled)
+
+
+class PlanCache:
+    """Plans kept in memory, most recently used first, keyed by the trial's record and criteria hashes."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._plans: OrderedDict[tuple[str, ...], TrialPlan] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> TrialPlan | None:
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+        return plan
+
+    def put(self, key: tuple[str, ...], plan: TrialPlan) -> None:
+        self._plans[key] = plan
+        if len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._plans)

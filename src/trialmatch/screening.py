@@ -1,0 +1,121 @@
+"""Screen one patient against the trial store: prefilter, judge every candidate, rank, pick the next question.
+
+This is what ``trialmatch match`` and ``POST /api/match`` run. The store narrows the trials by status, age,
+sex and disease (``store.candidates``); each candidate's plan (its structured limits and compiled
+criteria, cached across patients) is judged criterion by criterion (``matching``); the results are ranked
+and the question that could settle the most trials is chosen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from trialmatch.matching.match_trial import match_trial
+from trialmatch.matching.next_question import RankedQuestion, rank_questions
+from trialmatch.matching.patient_view import PatientView
+from trialmatch.matching.ranking import rank
+from trialmatch.matching.trial_plan import PlanCache, TrialPlan, build_plan
+from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
+from trialmatch.patients.facts import PatientFacts
+from trialmatch.places import Place, distance_km
+from trialmatch.store.candidates import Candidate, candidates
+from trialmatch.store.sqlite import TrialStore, site_location
+
+#: Plans shared by every screening in this process (a server keeps them warm).
+PLANS = PlanCache()
+
+
+@dataclass
+class ScreeningQuery:
+    as_of: dt.date = field(default_factory=dt.date.today)
+    #: Trial statuses to consider; "OPEN" = recruiting, not yet recruiting or enrolling by invitation.
+    statuses: list[str] = field(default_factory=lambda: ["OPEN"])
+    near: Place | None = None
+    limit: int = 20
+    include_not_eligible: bool = False
+    #: Only these trials (by id), e.g. one trial's pre-screening.
+    trial_ids: list[str] | None = None
+
+
+@dataclass
+class Screening:
+    matches: list[TrialMatch]
+    #: Trials the prefilter passed and the matcher judged.
+    considered: int
+    counts: dict[str, int]
+    questions: list[RankedQuestion]
+
+    @property
+    def next_question(self) -> RankedQuestion | None:
+        return self.questions[0] if self.questions else None
+
+
+def patient_concepts(view: PatientView) -> frozenset[str]:
+    """The patient's diagnoses with every broader concept: the trial conditions that could fit them."""
+    concepts: set[str] = set()
+    for tagged in view.conditions:
+        if tagged.fact.present and (tagged.fact.status == "active" or "cancer" in tagged.concepts):
+            concepts.update(tagged.concepts)
+    return frozenset(concepts)
+
+
+def _age_days(view: PatientView) -> tuple[float, float] | None:
+    interval = view.birth_interval
+    if interval is None:
+        return None
+    earliest, latest = interval
+    return float((view.as_of - latest).days), float((view.as_of - earliest).days)
+
+
+def plans_for(store: TrialStore, found: list[Candidate], cache: PlanCache = PLANS) -> list[TrialPlan]:
+    """Each candidate's plan, from the cache or built from the stored record and compiled criteria."""
+    plans: dict[int, TrialPlan] = {}
+    missing: list[Candidate] = []
+    for candidate in found:
+        plan = cache.get((candidate.id, candidate.content_hash, candidate.criteria_key))
+        if plan is None:
+            missing.append(candidate)
+        else:
+            plans[candidate.rowid] = plan
+    if missing:
+        rowids = [c.rowid for c in missing]
+        trials, compiled = store.get_many(rowids), store.compiled_many(rowids)
+        for candidate in missing:
+            trial = trials.get(candidate.rowid)
+            if trial is None:
+                continue
+            plan = build_plan(trial, compiled.get(candidate.rowid))
+            cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+            plans[candidate.rowid] = plan
+    return [plans[c.rowid] for c in found if c.rowid in plans]
+
+
+def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None = None) -> Screening:
+    """Ranked matches for ``facts`` and the questions that would settle the most of them."""
+    query = query or ScreeningQuery()
+    view = PatientView(facts, query.as_of)
+    conditions = patient_concepts(view)
+    found = candidates(store, statuses=query.statuses, age_days=_age_days(view), sex=facts.sex,
+                       conditions=conditions or None, trial_ids=query.trial_ids)
+    judged = [match_trial(view, plan, stop_when_excluded=not query.include_not_eligible)
+              for plan in plans_for(store, found)]
+    counts = {verdict.value: sum(m.verdict == verdict for m in judged) for verdict in TrialVerdict}
+    shown = [m for m in judged if query.include_not_eligible or m.verdict != TrialVerdict.NOT_ELIGIBLE]
+    if query.near is not None:
+        shown = [_with_nearest_site(m, store, query.near) for m in shown]
+    ranked = rank(shown)
+    return Screening(ranked[: query.limit], len(judged), counts, rank_questions(ranked))
+
+
+def _with_nearest_site(match: TrialMatch, store: TrialStore, near: Place) -> TrialMatch:
+    trial = store.get(match.trial_id)
+    if trial is None:
+        return match
+    located = [(distance_km(near.lat, near.lon, geo.lat, geo.lon), site)
+               for site in trial.sites if (geo := site_location(site)) is not None]
+    if not located:
+        return match
+    distance, site = min(located, key=lambda pair: pair[0])
+    name = ", ".join(p for p in (site.facility, site.city, site.country) if p)
+    return match.model_copy(update={"nearest_site": name, "distance_km": round(distance, 1)})
