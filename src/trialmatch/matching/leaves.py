@@ -184,7 +184,13 @@ def evaluate_condition(leaf: Condition, view: PatientView, trial: TrialContext) 
              if t.concepts & targets and not (excluded and t.concepts & excluded)]
     positive = [t for t in facts if t.fact.present]
     if positive:
-        return _strongest([_condition_fact(leaf, t, view) for t in positive])
+        result = _strongest([_condition_fact(leaf, t, view) for t in positive])
+        # The record of the trial's own disease is complete; for anything else, facts about narrower
+        # conditions ("B-ALL in remission") don't show the patient has no other ("no active cancer").
+        if result.truth is False and leaf.concept != "disease_under_study" and not any(
+                t.fact.concept == leaf.concept for t in positive):
+            return LeafResult(None, result.evidence, note="other conditions of this kind are not known")
+        return result
     implied = _implied_condition(leaf.concept, view)
     if implied is not None:
         return implied
