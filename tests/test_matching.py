@@ -181,7 +181,7 @@ def test_immunotherapy_washout_with_its_cd19_exception(drug: str, ended: str, ex
     assert verdicts["exc-1"] in (expected, CriterionVerdict.UNKNOWN)
     if verdicts["exc-1"] == CriterionVerdict.UNKNOWN:  # only when the compiler flagged its reading as unsure
         trial = _trial(f"Exclusion Criteria:\n- {IMMUNOTHERAPY}")
-        assert build_plan(trial, compile_criteria(trial.eligibility.criteria_text)).criteria[0].confident is False
+        assert build_plan(trial, compile_criteria(trial.eligibility.criteria_text)).criteria[0].computable is False
 
 
 def test_ever_is_not_a_window() -> None:
@@ -273,7 +273,7 @@ def test_low_confidence_rules_never_decide(demo_store) -> None:
     text = "Exclusion Criteria:\n- No history of seizures is not required"
     plan = build_plan(_trial(text), compile_criteria(text))
     for criterion in plan.criteria:
-        if not criterion.confident:
+        if not criterion.computable:
             for present in (True, False):
                 facts = profile_from_dict({"conditions": [{"name": "seizures", "present": present}]})
                 result = match_trial(PatientView(facts, AS_OF), plan)

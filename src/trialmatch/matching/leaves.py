@@ -497,7 +497,10 @@ def evaluate_performance(leaf: Performance, view: PatientView, trial: TrialConte
     fact = view.performance[0]
     evidence = (Evidence(statement=f"{fact.scale.upper() if fact.scale == 'ecog' else fact.scale.title()} "
                                    f"{fact.value:g} ({_days(fact.date)})", source=str(fact.source)),)
-    low, high = performance_range(fact.scale, fact.value, leaf.scale)
+    converted = performance_range(fact.scale, fact.value, leaf.scale)
+    if converted is None:
+        return LeafResult(None, evidence, note=f"{fact.value:g} is not a valid {fact.scale} score")
+    low, high = converted
     at_low, at_high = compare(low, leaf.comparator, leaf.value), compare(high, leaf.comparator, leaf.value)
     if leaf.comparator == "=":
         truth: Truth = True if low == high == leaf.value else (False if not (low <= leaf.value <= high) else None)
@@ -506,17 +509,23 @@ def evaluate_performance(leaf: Performance, view: PatientView, trial: TrialConte
     return LeafResult(truth, evidence, note=None if truth is not None else "the scales don't convert exactly")
 
 
-def performance_range(scale: str, value: float, to_scale: str) -> tuple[float, float]:
-    """The score on ``to_scale`` a ``value`` on ``scale`` corresponds to, as a [low, high] range."""
+def performance_range(scale: str, value: float, to_scale: str) -> tuple[float, float] | None:
+    """The score on ``to_scale`` a ``value`` on ``scale`` corresponds to, as a [low, high] range.
+
+    None when ``value`` is not a grade of its scale (ECOG 7, Karnofsky 55): such a fact settles nothing.
+    """
     table = _performance_table()
     same = table.get("same_as", {})
     source, target = same.get(scale, scale), same.get(to_scale, to_scale)
+    grades = table["ecog_to_karnofsky"] if source == "ecog" else table["karnofsky_to_ecog"]
+    if value != int(value) or int(value) not in grades:
+        return None
     if source == target:
         return value, value
     if source == "ecog":
-        low, high = table["ecog_to_karnofsky"][int(value)]
+        low, high = grades[int(value)]
         return float(low), float(high)
-    grade = table["karnofsky_to_ecog"][int(round(value / 10) * 10)]
+    grade = grades[int(value)]
     return float(grade), float(grade)
 
 

@@ -15,13 +15,14 @@ from trialmatch.matching.verdicts import CriterionResult, CriterionVerdict, Evid
 
 _ANSWERS: dict[str, Truth] = {"yes": True, "no": False, "not_sure": None}
 _UNSURE_READING = "the compiler was not sure of its reading of this text, so a person should check it"
+_PART_UNREAD = "part of this text could not be read automatically, so the facts alone can't settle it"
 
 
 def judge_criterion(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) -> CriterionResult:
     outcome = evaluate_rule(criterion.rule, view, plan.context)
     truth, evidence, notes = outcome.truth, list(outcome.evidence), list(outcome.notes)
-    if truth is not None and truth is not NA and not criterion.confident:
-        notes.insert(0, _UNSURE_READING)
+    if truth is not None and truth is not NA and not criterion.computable:
+        notes.insert(0, _UNSURE_READING if not criterion.confident else _PART_UNREAD)
         truth = None
     answer = view.answers.get(criterion.question_id)
     if truth is None and answer is not None:

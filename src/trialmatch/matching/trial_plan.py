@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
 from trialmatch.criteria.questions import ask_rule
-from trialmatch.criteria.rules import Age, Rule, Sex
+from trialmatch.criteria.rules import Age, Rule, Sex, is_computable
 from trialmatch.matching.leaves import TrialContext
 from trialmatch.trials.record import AgeLimit, Trial
 from trialmatch.trials.topics import condition_concepts
@@ -39,6 +39,11 @@ class PlannedCriterion:
     @property
     def confident(self) -> bool:
         return self.confidence >= CONFIDENT
+
+    @property
+    def computable(self) -> bool:
+        """Read in full and with confidence: facts alone may settle it. Otherwise only an answer does."""
+        return self.confident and is_computable(self.rule)
 
 
 @dataclass(frozen=True)
