@@ -1,0 +1,186 @@
+"""Matching speed and memory: one patient against a 100,000-trial store, and batch throughput.
+
+    python benchmarks/bench_match.py [--trials 100000] [--patients 1000] [--repeat 40]
+
+1. Store: the 3,722 real trials of hint-trials.jsonl plus the bundled demo corpus, imported (and compiled)
+   once, then copied under new ids up to --trials (about 5 % are leukaemia trials, as on ClinicalTrials.gov).
+   Kept in benchmarks/out/ for the next run.
+2. One patient end to end (``screening.screen``: prefilter, plans, judging every candidate, ranking,
+   next question), p50 and p95 over --repeat patients, first with empty plan caches (cold: every
+   candidate's compiled criteria read from SQLite) and then warm (a running server's case).
+   Targets: p50 <= 150 ms, p95 <= 400 ms.
+3. Batch: --patients synthetic patients x every trial of the demo corpus, every criterion judged (no
+   prefilter, no early stop), on one core. Target: >= 20,000 pairs/s.
+4. Peak memory (max RSS) after each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import resource
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from trialmatch.importing import import_paths, load_demo
+from trialmatch.matching.match_trial import match_trial
+from trialmatch.matching.patient_view import PatientView
+from trialmatch.matching.trial_plan import PlanCache
+from trialmatch.patients.profile import profile_from_dict
+from trialmatch.screening import ScreeningQuery, plans_for, screen
+from trialmatch.store.candidates import candidates
+from trialmatch.store.sqlite import TrialStore
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+HINT = ROOT.parent / "shared" / "data" / "criteria-corpus" / "hint-trials.jsonl"
+AS_OF = dt.date(2026, 6, 1)
+
+DIAGNOSES = [
+    ("B-cell acute lymphoblastic leukaemia", 0.35), ("acute myeloid leukemia", 0.1), ("breast cancer", 0.15),
+    ("non-small cell lung cancer", 0.1), ("diffuse large B-cell lymphoma", 0.1), ("multiple myeloma", 0.05),
+    ("type 2 diabetes", 0.05), ("heart failure", 0.05), ("prostate cancer", 0.05),
+]
+DRUGS = ["blinatumomab", "rituximab", "methotrexate", "vincristine", "imatinib", "dexamethasone", "cytarabine",
+         "allogeneic HSCT", "radiotherapy", "CAR T-cell therapy", "carboplatin", "pembrolizumab"]
+LABS = [("ANC", 0.2, 6.0, "10^9/L"), ("platelets", 20, 400, "10^9/L"), ("hemoglobin", 7, 15, "g/dL"),
+        ("total bilirubin", 0.2, 3.0, "mg/dL"), ("creatinine", 0.3, 2.5, "mg/dL"), ("ALT", 10, 200, "U/L")]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def synthetic_patient(rng: random.Random, index: int) -> dict:
+    """A plausible patient: a diagnosis with its state, a few labs, therapies and a performance status."""
+    name = rng.choices([d for d, _ in DIAGNOSES], [w for _, w in DIAGNOSES])[0]
+    child = "lymphoblastic" in name and rng.random() < 0.6
+    born = AS_OF - dt.timedelta(days=rng.randint(200, 17 * 365) if child else rng.randint(18 * 365, 85 * 365))
+    diagnosed = AS_OF - dt.timedelta(days=rng.randint(30, 2000))
+    condition = {"name": name, "diagnosed": str(max(diagnosed, born + dt.timedelta(days=60))),
+                 "relapse_number": rng.choice([0, 0, 1, 2]), "cd19": rng.choice(["positive", None]),
+                 "mrd": rng.choice([None, 0.0, 1e-4, 1e-3]), "mrd_assay_sensitivity": 1e-5,
+                 "cns_status": rng.choice(["CNS1", "CNS1", "CNS2", None])}
+    therapies = []
+    for drug in rng.sample(DRUGS, rng.randint(0, 4)):
+        start = AS_OF - dt.timedelta(days=rng.randint(5, 900))
+        therapies.append({"name": drug, "start": str(start), "end": str(start + dt.timedelta(days=rng.randint(0, 60)))})
+    labs = [{"name": n, "value": round(rng.uniform(lo, hi), 2), "unit": u, "date": str(AS_OF - dt.timedelta(days=3))}
+            for n, lo, hi, u in rng.sample(LABS, rng.randint(0, len(LABS)))]
+    scale = "lansky" if child else rng.choice(["ecog", "karnofsky"])
+    value = rng.choice([50, 60, 70, 80, 90, 100]) if scale != "ecog" else rng.randint(0, 3)
+    return {"id": f"synthetic-{index}", "birth_date": str(born), "sex": rng.choice(["female", "male"]),
+            "conditions": [{k: v for k, v in condition.items() if v is not None}], "therapies": therapies,
+            "labs": labs, "performance": [{"scale": scale, "value": value}]}
+
+
+def build_store(trials: int) -> Path:
+    path = OUT / f"match-store-{trials}.db"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    base = OUT / "match-store-base.db"
+    if not base.exists():
+        started = time.perf_counter()
+        with TrialStore(base) as store:
+            load_demo(store)
+            import_paths(store, [HINT])
+            print(f"imported and compiled {store.count():,} real trials in {time.perf_counter() - started:.0f} s")
+    shutil.copy(base, path)
+    started = time.perf_counter()
+    with TrialStore(path) as store:
+        real = store.count()
+        db = store.db
+        copies = -(-trials // real) - 1
+        with store.transaction():
+            for copy in range(1, copies + 1):
+                offset = copy * 1_000_000
+                suffix = f"-c{copy}"
+                db.execute(
+                    "INSERT INTO trials (rowid, id, content_hash, title, overall_status, phases, study_type, "
+                    "min_age_days, max_age_limit_days, sex, last_update, site_min_lat, site_max_lat, site_min_lon, "
+                    "site_max_lon, source, source_location, imported_at) "
+                    "SELECT rowid + :o, id || :s, content_hash, title, overall_status, phases, study_type, "
+                    "min_age_days, max_age_limit_days, sex, last_update, site_min_lat, site_max_lat, site_min_lon, "
+                    "site_max_lon, source, source_location, imported_at FROM trials WHERE rowid < 1000000 "
+                    "ORDER BY rowid LIMIT :n", {"o": offset, "s": suffix, "n": min(real, trials - copy * real)})
+                db.execute("INSERT INTO trial_records (rowid, record) SELECT r.rowid + :o, "
+                           "json_set(r.record, '$.id', t.id || :s) FROM trial_records r JOIN trials t "
+                           "ON t.rowid = r.rowid WHERE r.rowid + :o IN (SELECT rowid FROM trials)",
+                           {"o": offset, "s": suffix})
+                for table, column in (("compiled_criteria", "rowid"), ("trial_conditions", "trial_rowid")):
+                    columns = {"compiled_criteria": "compiler_version, criteria_hash, compiled",
+                               "trial_conditions": "concept"}[table]
+                    db.execute(f"INSERT INTO {table} ({column}, {columns}) SELECT {column} + :o, {columns} "
+                               f"FROM {table} WHERE {column} < 1000000 AND {column} + :o IN (SELECT rowid FROM trials)",
+                               {"o": offset})
+        print(f"copied to {store.count():,} trials in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def bench_one_patient(path: Path, repeat: int, statuses: list[str]) -> None:
+    rng = random.Random(7)
+    patients = [profile_from_dict(synthetic_patient(rng, i)) for i in range(repeat)]
+    with TrialStore(path) as store:
+        for label in ("cold", "warm"):
+            import trialmatch.screening as screening
+
+            if label == "cold":
+                screening.PLANS = PlanCache()
+            times, considered = [], []
+            for facts in patients:
+                if label == "cold":
+                    screening.PLANS = PlanCache()
+                started = time.perf_counter()
+                result = screen(store, facts, ScreeningQuery(as_of=AS_OF, statuses=statuses))
+                times.append((time.perf_counter() - started) * 1000)
+                considered.append(result.considered)
+            print(f"  {label:4} status={','.join(statuses) or 'any':4}: p50 {percentile(times, 0.5):6.0f} ms, "
+                  f"p95 {percentile(times, 0.95):6.0f} ms; candidates judged: median "
+                  f"{statistics.median(considered):,.0f}, max {max(considered):,}; peak RSS {rss_mb():,.0f} MB")
+
+
+def bench_batch(path: Path, patients: int) -> None:
+    rng = random.Random(11)
+    facts = [profile_from_dict(synthetic_patient(rng, i)) for i in range(patients)]
+    with TrialStore(path) as store:
+        demo_rows = {r[0] for r in store.db.execute(
+            "SELECT rowid FROM trials WHERE rowid < 1000000 AND source_location LIKE '%demo-corpus.zip%'")}
+        plans = plans_for(store, [c for c in candidates(store) if c.rowid in demo_rows], PlanCache())
+    pairs = 0
+    started = time.perf_counter()
+    for patient in facts:
+        view = PatientView(patient, AS_OF)
+        for plan in plans:
+            match_trial(view, plan)
+            pairs += 1
+    elapsed = time.perf_counter() - started
+    print(f"  {patients:,} patients x {len(plans)} demo-corpus trials = {pairs:,} pairs in {elapsed:.1f} s: "
+          f"{pairs / elapsed:,.0f} pairs/s on one core; peak RSS {rss_mb():,.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=100_000)
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    path = build_store(args.trials)
+    print(f"One patient against a {args.trials:,}-trial store (end to end, in process):")
+    bench_one_patient(path, args.repeat, [])
+    bench_one_patient(path, args.repeat, ["OPEN"])
+    print("Batch throughput:")
+    bench_batch(path, args.patients)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
