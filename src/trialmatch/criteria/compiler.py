@@ -25,7 +25,7 @@ from trialmatch.criteria.questions import ask
 from trialmatch.criteria.recognisers import RECOGNISERS
 from trialmatch.criteria.rules import AllOf, AnyOf, Not, Question, Rule, is_computable
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 #: Rules below this confidence never decide "not eligible" on their own; coverage counts them as questions.
 CONFIDENT = 0.8
@@ -92,8 +92,34 @@ def compile_criteria(text: str | None, recognisers: Sequence[Recogniser] = RECOG
     text = text or ""
     tree = split_criteria(text)
     criteria = tuple(_compile_item(tree, item, recognisers) for item in (*tree.inclusion(), *tree.exclusion()))
+    criteria = _after_flat_alternatives(criteria, (*tree.inclusion(), *tree.exclusion()))
     notes = tuple(CriterionNote(kind=n.kind, text=n.text, span=(n.span.start, n.span.end)) for n in tree.notes)
     return CompiledCriteria(criteria_hash=criteria_hash(text), criteria=_in_order(criteria), notes=notes)
+
+
+#: Confidence of a disease-state item that may belong to a flattened "any of the following" list above it.
+_MAYBE_ALTERNATIVE = 0.6
+_DISEASE_CATEGORIES = {"disease", "disease_state"}
+
+
+def _after_flat_alternatives(criteria: tuple[CompiledCriterion, ...],
+                             items: tuple[CriteriaItem, ...]) -> tuple[CompiledCriterion, ...]:
+    """Unsure of disease-state items after a flattened "any of the following" list in the same section.
+
+    When a page flattened a nested list, nothing shows where the alternatives end: "Relapse at any time
+    after HSCT" two bullets below the list may be one more alternative, not a requirement of its own. Such
+    an item keeps its rule but can't decide a verdict alone.
+    """
+    flat_any: set[str] = set()
+    out: list[CompiledCriterion] = []
+    for criterion, item in zip(criteria, items, strict=True):
+        if criterion.section in flat_any and criterion.category in _DISEASE_CATEGORIES and not item.children:
+            criterion = criterion.model_copy(update={"confidence": min(criterion.confidence, _MAYBE_ALTERNATIVE)})
+        if item.combine == "any" and item.children and all(
+                child.marker is not None and child.marker == item.marker for child in item.children):
+            flat_any.add(criterion.section)
+        out.append(criterion)
+    return tuple(out)
 
 
 def _in_order(criteria: tuple[CompiledCriterion, ...]) -> tuple[CompiledCriterion, ...]:

@@ -171,7 +171,11 @@ def _targets(concept: str, view: PatientView, trial: TrialContext) -> tuple[froz
     if concept == "disease_under_study":
         return trial.disease_concepts, frozenset()
     if concept == "other_malignancy":
-        return frozenset({"cancer"}), trial.disease_concepts
+        # The trial's disease and its near relatives (a testicular relapse of the same leukaemia) are not
+        # "another cancer"; only the broadest classes are left out of that family.
+        broad = set(_conventions()["other_malignancy_broad_classes"])
+        family = {a for c in trial.disease_concepts for a in (c, *view.vocabulary.ancestors(c)) if a not in broad}
+        return frozenset({"cancer"}), frozenset(family)
     return frozenset({concept}), frozenset()
 
 
@@ -664,10 +668,9 @@ def evaluate_pregnancy(leaf: Pregnancy, view: PatientView, trial: TrialContext) 
     if fact is None:
         return LeafResult(None, note="pregnancy not known")
     evidence = (Evidence(statement="pregnant" if fact.value else "not pregnant", source=str(fact.source)),)
-    if fact.value:
-        return LeafResult(True, evidence)
-    return LeafResult(None if leaf.planned else False, evidence,
-                      note="plans for pregnancy not known" if leaf.planned else None)
+    if leaf.planned:
+        return LeafResult(None, evidence, note="plans for pregnancy not known")
+    return LeafResult(fact.value, evidence)
 
 
 def evaluate_breastfeeding(leaf: Breastfeeding, view: PatientView, trial: TrialContext) -> LeafResult:
@@ -678,9 +681,10 @@ def evaluate_breastfeeding(leaf: Breastfeeding, view: PatientView, trial: TrialC
     if fact is None:
         return LeafResult(None, note="breastfeeding not known")
     evidence = (Evidence(statement="breastfeeding" if fact.value else "not breastfeeding", source=str(fact.source)),)
-    if fact.value:
-        return LeafResult(True, evidence)
-    return LeafResult(None if leaf.planned else False, evidence)
+    if leaf.planned:
+        # "Expected to breastfeed during treatment" is a plan: breastfeeding now doesn't settle it.
+        return LeafResult(None, evidence, note="plans for breastfeeding not known")
+    return LeafResult(fact.value, evidence)
 
 
 def evaluate_contraception(leaf: Contraception, view: PatientView, trial: TrialContext) -> LeafResult:
