@@ -63,7 +63,6 @@ def test_matcher_is_never_less_safe_than_the_hand_judgement(plans, patient, tria
     facts = profile_from_dict(data["profile"])
     as_of = dt.date.fromisoformat(str(data["expect"]["as_of"]))
     match = match_trial(PatientView(facts, as_of), plans[trial_id])
-    deciding = {c.id for c in match.deciding}
     hand = expected["verdict"]
     hand_deciding = set(expected.get("deciding") or [])
     why = f"{patient} / {trial_id}: matcher says {match.summary()}; by hand {hand}: {expected.get('why')}"
