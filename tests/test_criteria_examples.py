@@ -163,10 +163,11 @@ SEED_ITEMS = {
         ('inc-2.2', 'disease_state', None),
         ('inc-3', 'performance', 'ECOG ≤ 2'),
         ('inc-4', 'disease_state', None),
-        ('inc-5', 'disease_state', 'the disease under study [after_transplant = allogeneic_hsct, relapse_number ≥ 1.0]'),
+        # After the flattened "any of the following" list of inc-2 it may be one more alternative: unsure.
+        ('inc-5', 'disease_state', None),
         ('inc-6', 'disease_burden', 'Bone marrow blasts ≥ 5 %'),
-        ('exc-1', 'cns', 'history of Central nervous system disorder'),
-        ('exc-2', 'other_cancer', None),
+        ('exc-1', 'cns', 'history of Central nervous system disorder or history of Psychotic disorder'),
+        ('exc-2', 'other_cancer', 'history of Other malignancy within 3 years except all; "with certain exceptions"; not fully read'),
         ('exc-3', 'washout', 'Allogeneic hematopoietic stem cell transplantation within 12 weeks'),
         ('exc-4', 'washout', 'Immunotherapy within 4 weeks except cd19_directed_therapy, blinatumomab, car_t_cell_therapy if ended > 4 weeks before'),
         ('exc-5', 'other_study', 'in another interventional study now or within 30 days'),
@@ -174,7 +175,7 @@ SEED_ITEMS = {
         ('exc-7', 'cns', 'active CNS leukemia'),
         ('exc-8', 'reproduction', 'breastfeeding or planning to'),
         ('exc-9', 'consent', None),
-        ('exc-10', 'washout', None),
+        ('exc-10', 'washout', 'Chemotherapy within 2 weeks except "with certain exceptions"; not fully read'),
     ],
     'PAGE-58FD7325E66A': [
         ('inc-1', 'disease_state', None),

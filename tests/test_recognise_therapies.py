@@ -236,7 +236,8 @@ def test_allergic_to_either_drug() -> None:
 @pytest.mark.parametrize(("item", "expected"), [
     ("history of severe allergic reaction to rituximab", ("hypersensitivity", "rituximab", False, True)),
     ("known allergy to rituximab", ("hypersensitivity", "rituximab", False, False)),
-    ("No known hypersensitivity to dasatinib", ("not", ("hypersensitivity", "dasatinib", False, False))),
+    # An exclusion that opens with "No" is a double negative: the allergy excludes.
+    ("No known hypersensitivity to dasatinib", ("hypersensitivity", "dasatinib", False, False)),
 ])
 def test_allergy_wordings(item: str, expected: tuple) -> None:
     _, criterion = compiled(item)
@@ -500,10 +501,15 @@ def test_common_forms(item: str, expected: tuple, category: str) -> None:
     assert span_text(text, criterion.rule) == item.rstrip(".")
 
 
-def test_exception_that_is_not_read_keeps_the_criterion_unsure() -> None:
+def test_exception_that_names_nothing_read_is_kept_as_text() -> None:
     _, criterion = compiled("Systemic corticosteroids within 7 days prior to study entry, except for physiologic "
                             "replacement doses")
-    assert not criterion.computable
+    rule = criterion.rule
+    assert isinstance(rule, Therapy)
+    (exception,) = rule.exceptions
+    # Nothing is exempt outright: a patient on corticosteroids is asked whether the exception covers them.
+    assert exception.concepts == () and not exception.complete
+    assert criterion.computable
 
 
 def test_taking_a_drug_for_a_period_is_not_a_washout() -> None:

@@ -6,6 +6,7 @@ not criteria. Nothing here raises on odd input: what is not understood stays one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from trialmatch.criteria.layout import Layout
@@ -141,9 +142,44 @@ class _Builder:
         return marker is None and line.blank_before and open_node.colon and int(open_node.col + 0.5) == line.col
 
 
+#: An exclusion header glued to the end of the last inclusion line by a lost line break ("... prior to entering
+#: the study Exclusion\n Criteria: Patients may not ..."), or inside it. The word before it must end a clause
+#: of the item: a reference ("as listed in the Exclusion Criteria:") is not a header.
+_GLUED_HEADER = re.compile(r"(?<=[a-z0-9.;)])[ \t]+(?P<h>exclusion(?:\s+criteria)?[ \t]*:|exclusion[ \t]*$)",
+                           re.IGNORECASE)
+_GLUED_AFTER = re.compile(r"\s*criteria\s*:", re.IGNORECASE)
+_REFERENCE_BEFORE = re.compile(r"\b(?:the|see|per|in|of|under|listed|and|or|any|all|following|these|above|below|"
+                               r"meet|meets|meeting|no|other)\s*$", re.IGNORECASE)
+
+
+def _unglued(text: str, lines: list[Line]) -> list[Line]:
+    """The lines, with a glued exclusion header split off onto a line of its own."""
+    out: list[Line] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        glued = _GLUED_HEADER.search(text, line.start, line.end)
+        if glued is None or _REFERENCE_BEFORE.search(text, line.start, glued.start()) or glued.start() <= line.start:
+            out.append(line)
+            continue
+        header_end = line.end
+        if not glued.group("h").rstrip().endswith(":"):
+            after = _GLUED_AFTER.match(text, line.end) if index < len(lines) else None
+            if after is None or after.end() > lines[index].end:
+                out.append(line)
+                continue
+            header_end = lines[index].end  # "Exclusion" ends the line, "Criteria: …" starts the next
+            index += 1
+        out.append(Line(line.start, glued.start(), line.col, line.blank_before))
+        start = glued.start("h")
+        out.append(Line(start, header_end, line.col + start - line.start, True))
+    return out
+
+
 def build_outline(text: str, layout: Layout) -> Outline:
     builder = _Builder(text, layout)
-    for line in read_lines(text):
+    for line in _unglued(text, read_lines(text)):
         builder.feed(line)
     _finish_texts(text, builder.roots)
     return Outline(text, builder.roots, builder.headers)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from trialmatch.criteria.passage import Found, Passage, Recogniser
 from trialmatch.criteria.phrases import DURATION, parse_duration
@@ -54,7 +55,7 @@ _ENDED_BEFORE = re.compile(
 _EXCEPTION_FILLER = frozenset(
     "low dose doses such example examples like namely failed prior allowed will be permitted if provided ended "
     "treatment treatments therapy therapies more than weeks days months prior start protocol eligible "
-    "successfully treated certain exceptions acceptable is are with the of and or for e g eg ie i".split()
+    "certain exceptions acceptable is are with the of and or for e g eg ie i".split()
 )
 
 
@@ -66,7 +67,9 @@ class ComposeWording:
     exception_anywhere: re.Pattern[str]
     nci_negation: re.Pattern[str]
     exception_sentence: re.Pattern[str]
+    exclusion_prohibition: re.Pattern[str]
     filler: frozenset[str]
+    filler_meaningful: re.Pattern[str]
     group_lead: frozenset[str]
     question_categories: tuple[tuple[str, re.Pattern[str]], ...]
 
@@ -82,7 +85,9 @@ def load_wording() -> ComposeWording:
         exception_anywhere=re.compile(raw["exception_anywhere"], flags),
         nci_negation=re.compile(raw["nci_negation"], flags),
         exception_sentence=re.compile(raw["exception_sentence"], flags),
+        exclusion_prohibition=re.compile(raw["exclusion_prohibition"], flags),
         filler=frozenset(str(w).lower() for w in raw["filler"]),
+        filler_meaningful=re.compile(raw["filler_meaningful"], flags),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
         question_categories=tuple((k, re.compile(v, flags)) for k, v in raw["question_categories"].items()),
     )
@@ -122,10 +127,19 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     rule = _join(units, passage, mixed)
     if mixed:
         confidence = min(confidence, UNSURE)
+    if _defined_in_parenthesis(passage.source, main, cued or passage.negated):
+        confidence = min(confidence, UNSURE)
     if cued and passage.section == "exclusion" and not passage.negated:
         # "Exclusion: No prior chemotherapy" is usually a double negative written in error; reading it
-        # literally would exclude everyone who had none, so it never decides on its own.
-        confidence = min(confidence, UNSURE)
+        # literally would exclude everyone who had none, so it never decides on its own. A prohibition that
+        # opens the item ("Must not have known HIV", "Patients may not be receiving other investigational agents")
+        # can only mean the thing excludes: the rule is the thing itself.
+        prohibited = _prohibition(text, units, wording)
+        if prohibited is not None:
+            units = prohibited
+            rule = _join(units, passage, mixed)
+        else:
+            confidence = min(confidence, UNSURE)
 
     if main and all(f.category in ("lab", "disease_burden") for f in main):
         # When a lab was measured ("within 14 days before enrollment") does not change who is eligible.
@@ -154,6 +168,47 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
         # Only words that ask nothing ("Male or female"): an inclusion that every patient meets.
         rule, category = AllOf(children=(), span=passage.span(0, len(text))), found[0].category
     return Composed(rule, confidence, category, residue)
+
+
+#: Leaves a prohibition in an exclusion is read for: what a patient had or has.
+_PROHIBITED_KINDS = frozenset({"condition", "infection", "therapy", "study_enrolment", "pregnancy", "breastfeeding",
+                               "hypersensitivity"})
+
+
+def _prohibition(text: str, units: list[tuple[Rule, str]], wording: ComposeWording
+                 ) -> list[tuple[Rule, str]] | None:
+    """An exclusion that opens with a prohibition over its one negated group: the units without that negation."""
+    negated = [index for index, (rule, _) in enumerate(units) if isinstance(rule, Not)]
+    if negated != [0] or not wording.exclusion_prohibition.match(text):
+        return None
+    rule, gap = units[0]
+    assert isinstance(rule, Not)
+    if not all(leaf.kind in _PROHIBITED_KINDS and getattr(leaf, "concept", "") != "disease_under_study"
+               for leaf in _leaves(rule.child)):
+        # "No circulating blasts", "no relapse", "not using contraception": such a negation may well be meant.
+        return None
+    return [(rule.child, gap), *units[1:]]
+
+
+_OPEN_PARENTHESIS = re.compile(r"\s*[(\[]\s*")
+_OPEN_INCLUDING = re.compile(r"\s*[(\[]\s*(?:includ(?:es|ing)|e\.?\s?g\.?|such\s+as|for\s+example)[\s,:]*",
+                             re.IGNORECASE)
+_CLOSE_PARENTHESIS = re.compile(r"\s*[)\]]")
+
+
+def _defined_in_parenthesis(source: str, main: list[Found], negated: bool) -> bool:
+    """A finding restated in a parenthesis after another: "No AML (≥ 20% bone marrow blasts)" (a definition,
+    under a negation), "brain metastases (includes active brain metastases)" (a part of it). Neither "and" nor
+    "or" joins them right every time, so the reading is unsure."""
+    for before, after in pairwise(main):
+        if not _CLOSE_PARENTHESIS.match(source, after.end):
+            continue
+        if _OPEN_INCLUDING.fullmatch(source, before.end, after.start):
+            return True
+        if (negated and isinstance(before.rule, Condition) and after.category in ("lab", "disease_burden")
+                and _OPEN_PARENTHESIS.fullmatch(source, before.end, after.start)):
+            return True
+    return False
 
 
 def question_category(text: str) -> str:
@@ -265,12 +320,19 @@ def _units(passage: Passage, main: list[Found], wording: ComposeWording, claimed
 
 
 def _blanked(source: str, start: int, end: int, claimed: list[tuple[int, int]]) -> str:
-    """``source[start:end]`` with the characters a recogniser claimed ("(transfusion permitted)") blanked."""
+    """``source[start:end]`` with the characters a recogniser claimed ("(transfusion permitted)") blanked.
+    A connective stays: "Pregnant women or women unwilling to …" still says "or" when "women or women" is claimed.
+    """
     chars = list(source[start:end])
+    kept = [(m.start(), m.end()) for m in _CONNECTIVE.finditer(source, start, end)]
     for lo, hi in claimed:
         for i in range(max(lo, start), min(hi, end)):
-            chars[i - start] = " "
+            if not any(a <= i < b for a, b in kept):
+                chars[i - start] = " "
     return "".join(chars)
+
+
+_CONNECTIVE = re.compile(r"\b(?:and\s*/\s*or|or|and|nor)\b", re.IGNORECASE)
 
 
 def _is_list_gap(gap: str) -> bool:
@@ -333,15 +395,23 @@ def _residue(passage: Passage, covered: list[tuple[int, int]], filler: frozenset
         if lo < hi:
             mask[lo:hi] = b"\x01" * (hi - lo)
     words = []
+    meaningful = bytearray(len(text))
+    for found in load_wording().filler_meaningful.finditer(text):
+        meaningful[found.start() : max(found.end(), found.start() + 1)] = b"\x01" * (
+            max(found.end(), found.start() + 1) - found.start())
     for match in _WORD.finditer(text):
         if any(mask[match.start() : match.end()]):
             continue
         word = match.group(0).lower()
-        if word not in filler and len(word) > 1:
+        if (word not in filler or meaningful[match.start()]) and len(word) > 1:
             words.append(word)
     # A number nobody read is a limit nobody checks ("Males and females ≥ 18 years").
     words += [m.group(0) for m in _NUMBER_WORD.finditer(text) if not any(mask[m.start() : m.end()])]
     return tuple(words)
+
+
+#: The most words an exception read as text alone may have and still leave the rule sure.
+_SHORT_EXCEPTION_WORDS = 12
 
 
 def _apply_exception(rule: Rule, passage: Passage, start: int, end: int) -> tuple[Rule, bool]:
@@ -358,7 +428,14 @@ def _apply_exception(rule: Rule, passage: Passage, start: int, end: int) -> tupl
         return AnyOf(children=(rule, question), span=rule.span), False
     attached = _attach(rule, exception, targets)
     complete = all(e.complete for leaf in _leaves(attached) for e in getattr(leaf, "exceptions", ()))
-    return attached, complete
+    # An exception that names nothing read ("except for physiologic replacement doses") still leaves a sound rule
+    # when it relaxes every leaf: a patient it might cover is asked, everyone else is settled. One that names
+    # concepts but says more ("adequately treated basal cell carcinoma") would exempt them outright: unsure.
+    # A long one may hide another criterion ("(except finasteride … - -evidence of metastatic disease …)"): unsure.
+    short = len(_WORD.findall(segment)) <= _SHORT_EXCEPTION_WORDS and not _SENTENCE_BREAK.search(segment.strip())
+    trusted = complete or (short and all(id(leaf) in targets for leaf in _leaves(rule)) and all(
+        e.complete or not e.concepts for leaf in _leaves(attached) for e in getattr(leaf, "exceptions", ())))
+    return attached, trusted
 
 
 def _read_exception(segment: str, offset: int, vocabulary: Vocabulary) -> RuleException:

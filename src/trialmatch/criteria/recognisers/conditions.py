@@ -636,6 +636,11 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
         numbers = _ordinal_limits(groups["ord"], bool(groups.get("later")))
         if numbers is None:
             return None
+        if groups.get("beyond"):
+            # "greater than second relapse": past the one ordinal named; a list or an open end is not read.
+            if len(numbers) != 1 or numbers[0][0] != "=":
+                return None
+            numbers = [(">", numbers[0][1])]
         qualifiers += [Qualifier(name=spec.number, comparator=c, value=float(v)) for c, v in numbers]
     if groups.get("crn"):
         comparator: Comparator = ">=" if groups.get("later") else "="
@@ -950,14 +955,20 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: tuple[
         unsure = True  # "locally advanced, unresectable": both, or either?
     if unsure:
         confidence = min(confidence, _JUDGEMENT_SCOPE)
+    # "Concurrent malignancy or malignancy in the last 3 years": a condition named again in the same words is
+    # another alternative, with its own status and window ("stroke or cerebrovascular accident" share theirs).
+    named = [(d.concept, text[d.start : d.end].lower()) for d in diseases]
+    repeated = len(set(named)) < len(named)
     conditions: list[Condition] = []
     for unit, alternative in product(diseases or [None], alternatives):
         concept, name = _concept(unit, passage, vocabulary, wording)
         for judgement in judged.get(unit, [()]):
             conditions.append(Condition(
-                concept=concept, name=name, status=_status_for(unit, statuses, diseases),  # type: ignore[arg-type]
+                concept=concept, name=name,
+                status=_status_for(unit, statuses, diseases, own_only=repeated),  # type: ignore[arg-type]
                 qualifiers=_merge(common + _own(unit, attrs, wording, text) + alternative + judgement),
-                within=(_window_for(unit, windows) if unit else window) if windows else window,
+                within=(_window_for(unit, windows, diseases if repeated else []) if unit else window)
+                if windows else window,
                 span=passage.span(start, end),
                 exceptions=tuple(e.model_copy(update={"span": passage.span(*e.span)}) for e in unit.exceptions)
                 if unit else (),
@@ -1007,11 +1018,13 @@ def _judged(diseases: list[Unit], judgements: list[Unit], text: str
     return out, unsure
 
 
-def _window_for(unit: Unit | None, windows: list[Unit]) -> Duration | None:
-    """The first window after the disease: "MI within 6 months, or unstable angina" gives angina none."""
+def _window_for(unit: Unit | None, windows: list[Unit], diseases: list[Unit]) -> Duration | None:
+    """The first window after the disease: "MI within 6 months, or unstable angina" gives angina none. With
+    ``diseases``, only a window before the next of them counts."""
     if unit is None:
         return None
-    return next((w.within for w in windows if w.start >= unit.end), None)
+    limit = min((d.start for d in diseases if d.start >= unit.end), default=10**9)
+    return next((w.within for w in windows if unit.end <= w.start < limit), None)
 
 
 def _window_elsewhere(text: str, start: int, end: int) -> bool:
@@ -1106,13 +1119,14 @@ def _normalised(unit: Unit, wording: _Wording) -> tuple[Qualifier, ...]:
     return tuple(Qualifier(name=name, value=value) for name, value in wording.normalise[unit.concept][1])
 
 
-def _status_for(unit: Unit | None, statuses: list[Unit], diseases: list[Unit]) -> str:
-    """The status said since the disease before this one; "history" covers "history of, or active"."""
+def _status_for(unit: Unit | None, statuses: list[Unit], diseases: list[Unit], own_only: bool = False) -> str:
+    """The status said since the disease before this one; "history" covers "history of, or active".
+    ``own_only``: a status said before an earlier disease does not count."""
     if unit is not None and unit.status:
         return unit.status  # said after it: "PTSD (current)"
     after = max((d.end for d in diseases if unit is not None and d.end <= unit.start), default=-1)
     said = [u.status for u in statuses if (unit is None or u.start < unit.start) and u.start >= after]
-    if not said:
+    if not said and not own_only:
         # "History of MI or stroke": a status said once counts for every disease listed after it.
         said = [u.status for u in statuses if unit is None or u.start < unit.start][-1:]
     for status in ("history", "active"):

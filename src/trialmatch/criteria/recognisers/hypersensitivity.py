@@ -5,6 +5,7 @@ components of the blinatumomab formulation", "Know you are allergic to blinatumo
 Each drug named becomes a ``Hypersensitivity`` leaf (several joined by ``any``); ``components`` is set
 when the text adds the drug's own components or excipients, ``severe`` when only severe reactions count.
 Components of "the study drug" are not read: which drug that is, the criterion alone does not say.
+"Hypersensitivity or intolerance to X" is not read: an intolerance is no allergy, and no leaf says it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _LEAD = re.compile(
     rf"(?:are|is|were|was|have|has)\s+)?"
     rf"(?:(?:known|documented|suspected|prior|previous|any|a|history\s+of|past)(?:\s+(?:or|and/or)(?=\s+(?:known|suspected|documented)))?\s+)*"
     rf"(?P<sev>{_SEVERE}\s+)?(?P<reaction>{_REACTION})"
-    rf"(?:\s*(?:,|or|and/or|and)\s*(?:{_SEVERE}\s+)?(?:{_REACTION}|intolerance))*"
+    rf"(?:\s*(?:,|or|and/or|and)\s*(?:{_SEVERE}\s+)?{_REACTION})*"
     rf"\s+(?:to|against|towards)\s+(?:any\s+of\s+)?(?:the\s+)?$",
     re.IGNORECASE,
 )

@@ -143,6 +143,8 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
         start = before.start()
         if before.groupdict().get("status") and concept not in _GENERIC:
             status = _status(before.group("status"))
+    if _unreadable_status(text[start:end], concept in _GENERIC):
+        return None
     judged = judgement_before(text, start)
     if judged != start:  # "serious active infection"
         if re.search(r"(?:\bor|\band/or|/)\s*$", text[:judged], re.IGNORECASE):
@@ -218,6 +220,22 @@ def _in_parenthesis_after(text: str, end: int, position: int) -> bool:
 def _is_marker(inner: str) -> bool:
     words = [w.lower() for w in _WORD.findall(inner)]
     return bool(words) and all(w in _wording().marker_words for w in words)
+
+
+_CHRONIC_ACTIVE = re.compile(
+    r"\bchronic[\s,]+(?:and\s+)?(?:active|acute)\b|\b(?:active|acute)[\s,]+(?:and\s+)?chronic\b", re.IGNORECASE)
+_ACUTE = re.compile(r"\bacute\b(?![\s,]+(?:or|and/or)\b)", re.IGNORECASE)
+
+
+def _unreadable_status(around: str, generic: bool) -> bool:
+    """Statuses the leaf can't say: "chronic active hepatitis" (chronic and active at once), "acute viral
+    infection" (active would take in chronic infections too) and "chronic infectious disease" (a generic
+    infection is read as active)."""
+    if _CHRONIC_ACTIVE.search(around) or (generic and re.search(r"\bchronic\b", around, re.IGNORECASE)):
+        return True
+    acute = _ACUTE.search(around)
+    return acute is not None and not re.search(r"\b(?:or|and/or)\s+$", around[: acute.start()], re.IGNORECASE) \
+        and not re.search(r"^\s*(?:or|and/or)\b", around[acute.end() :], re.IGNORECASE)
 
 
 def _status(words: str) -> str:

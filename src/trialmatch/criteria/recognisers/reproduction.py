@@ -299,6 +299,8 @@ def _contraception(text: str) -> list[_Hit]:
         end = _with_tail(text, _Hit(Contraception(), start, end)).end
         refuse = _refusal_before(text, start)
         applies_to, subject, condition_end = _applies_to(text, start, end)
+        if applies_to == "unread":
+            continue
         claimed = (subject,) if subject is not None else ()
         if condition_end is not None:
             end = _with_tail(text, _Hit(Contraception(), start, condition_end)).end
@@ -346,6 +348,10 @@ def _applies_to(text: str, start: int, end: int) -> tuple[str, tuple[int, int] |
             break
         chain.append(max(joined))
     names = {name for *_, name in chain}
+    if "childbearing_potential" in names and "male_plain" in names and not re.search(
+            r"\b(?:child[-\s]?fathering|reproductive)\b", text[sentence:start], re.IGNORECASE):
+        # "All women of childbearing potential and all men": every man, but only some women; no leaf says it.
+        return "unread", None, None
     if "childbearing_potential" in names:
         applies = "childbearing_potential"
     elif "male" in names:

@@ -184,6 +184,7 @@ def _recognise_therapies(passage: Passage) -> list[Found]:
     matches = [m for m in find_named(text, _KINDS)
                if not _wording().not_a_therapy.fullmatch(m.text)
                and not any(m.start < e and m.end > s for s, e in study_spans)]
+    matches = _with_elided(text, matches)
     if not matches and not study_spans:
         return []
     masked = _mask(text, matches, study_spans)
@@ -194,6 +195,29 @@ def _recognise_therapies(passage: Passage) -> list[Found]:
         if finding is not None:
             found.append(finding)
     return found
+
+
+#: A donor-source adjective whose noun is said once for two: "allogeneic or autologous HSCT".
+_SOURCE = r"(?:allogene?ic|allo|autologous|auto|syngeneic)"
+_ELIDED = re.compile(rf"\b(?P<w>{_SOURCE})\s*(?:,\s*(?:or\s+|and\s+)?|or\s+|and/or\s+|and\s+|/\s*)$", re.IGNORECASE)
+_SOURCE_START = re.compile(rf"{_SOURCE}[-\s]+(?P<noun>.+)$", re.IGNORECASE)
+
+
+def _with_elided(text: str, matches: list[ConceptMatch]) -> list[ConceptMatch]:
+    """Adds the adjective that shares the next name's noun ("allogeneic" in "allogeneic or autologous HSCT") as a
+    name of its own, when the vocabulary knows the adjective with that noun as one concept."""
+    added: list[ConceptMatch] = []
+    for match in matches:
+        source = _SOURCE_START.match(match.text)
+        elided = _ELIDED.search(text, max(0, match.start - 40), match.start) if source else None
+        if source is None or elided is None or any(m.start <= elided.start() < m.end for m in matches):
+            continue
+        phrase = f"{elided.group('w')} {source.group('noun')}"
+        found = load_vocabulary().find(phrase, kinds=_KINDS)
+        whole = len(found) == 1 and found[0].start == 0 and found[0].end == len(phrase)
+        if whole and found[0].concept != match.concept:
+            added.append(ConceptMatch(found[0].concept, elided.start("w"), elided.end("w"), elided.group("w")))
+    return sorted([*matches, *added], key=lambda m: m.start) if added else matches
 
 
 @cache
@@ -543,8 +567,15 @@ def _lead(prefix: str) -> tuple[int, list[str]]:
     return words[0][0], [w for _, w in words]
 
 
+#: Ever-leads that are only a verb of having: "had concurrent treatment" is current, "prior or current" is ever.
+_HAVING = frozenset({"had", "has", "have", "received", "undergone", "underwent", "been given"})
+
+
 def _lead_timing(words: list[str]) -> Timing | None:
     timings = {_wording().lead_timing.get(w) for w in words}
+    if "ever" in timings and "current" in timings and all(
+            w in _HAVING for w in words if _wording().lead_timing.get(w) == "ever"):
+        return "current"
     if "ever" in timings:
         return "ever"
     if "current" in timings:
