@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from trialmatch.matching.judgement import judge_trial
 from trialmatch.matching.match_trial import match_trial
 from trialmatch.matching.next_question import RankedQuestion, rank_questions
 from trialmatch.matching.patient_view import PatientView
@@ -21,6 +22,7 @@ from trialmatch.patients.facts import PatientFacts
 from trialmatch.places import Place, distance_km
 from trialmatch.store.candidates import Candidate, candidates
 from trialmatch.store.sqlite import TrialStore, site_location
+from trialmatch.trials.record import Trial
 
 #: Plans shared by every screening in this process (a server keeps them warm).
 PLANS = PlanCache()
@@ -98,24 +100,33 @@ def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None 
     conditions = patient_concepts(view)
     found = candidates(store, statuses=query.statuses, age_days=_age_days(view), sex=facts.sex,
                        conditions=conditions or None, trial_ids=query.trial_ids)
-    judged = [match_trial(view, plan, stop_when_excluded=not query.include_not_eligible)
-              for plan in plans_for(store, found)]
-    counts = {verdict.value: sum(m.verdict == verdict for m in judged) for verdict in TrialVerdict}
-    shown = [m for m in judged if query.include_not_eligible or m.verdict != TrialVerdict.NOT_ELIGIBLE]
+    # Every candidate gets a verdict the fast way; only the trials shown get their full explanation.
+    judged = [judge_trial(view, plan) for plan in plans_for(store, found)]
+    counts = {verdict.value: sum(j.verdict == verdict for j in judged) for verdict in TrialVerdict}
+    shown = [j for j in judged if query.include_not_eligible or j.verdict != TrialVerdict.NOT_ELIGIBLE]
+    nearest: dict[str, tuple[str, float]] = {}
     if query.near is not None:
-        shown = [_with_nearest_site(m, store, query.near) for m in shown]
+        for judgement in shown:
+            site = nearest_site(judgement.plan.trial, query.near)
+            if site is not None:
+                nearest[judgement.trial_id] = site
+                judgement.distance_km = site[1]
     ranked = rank(shown)
-    return Screening(ranked[: query.limit], len(judged), counts, rank_questions(ranked))
+    matches = []
+    for judgement in ranked[: query.limit]:
+        match = match_trial(view, judgement.plan)
+        if judgement.trial_id in nearest:
+            name, distance = nearest[judgement.trial_id]
+            match = match.model_copy(update={"nearest_site": name, "distance_km": distance})
+        matches.append(match)
+    return Screening(matches, len(judged), counts, rank_questions(ranked))
 
 
-def _with_nearest_site(match: TrialMatch, store: TrialStore, near: Place) -> TrialMatch:
-    trial = store.get(match.trial_id)
-    if trial is None:
-        return match
+def nearest_site(trial: Trial, near: Place) -> tuple[str, float] | None:
+    """The trial's site nearest to ``near``: its name and the distance in km."""
     located = [(distance_km(near.lat, near.lon, geo.lat, geo.lon), site)
                for site in trial.sites if (geo := site_location(site)) is not None]
     if not located:
-        return match
+        return None
     distance, site = min(located, key=lambda pair: pair[0])
-    name = ", ".join(p for p in (site.facility, site.city, site.country) if p)
-    return match.model_copy(update={"nearest_site": name, "distance_km": round(distance, 1)})
+    return ", ".join(p for p in (site.facility, site.city, site.country) if p), round(distance, 1)

@@ -10,6 +10,8 @@ from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.truth import Truth, kleene_all, kleene_any, kleene_not
 from trialmatch.matching.verdicts import Evidence
 
+_ANSWER_ONLY = "only an answer settles this"
+
 
 @dataclass
 class RuleOutcome:
@@ -18,23 +20,37 @@ class RuleOutcome:
     notes: list[str]
 
 
-def evaluate_rule(rule: Rule, view: PatientView, trial: TrialContext) -> RuleOutcome:
-    """The rule's truth for this patient, and every fact and note the leaves used."""
+def evaluate_rule(rule: Rule, view: PatientView, trial: TrialContext,
+                  leaf_keys: dict[int, str] | None = None) -> RuleOutcome:
+    """The rule's truth for this patient, and every fact and note the leaves used.
+
+    ``leaf_keys`` (from the trial's plan) name each leaf's meaning, so a leaf already evaluated for this
+    patient in another trial is not evaluated again.
+    """
     outcome = RuleOutcome(None, [], [])
-    outcome.truth = _walk(rule, view, trial, outcome)
+    outcome.truth = _walk(rule, view, trial, outcome, leaf_keys or {})
     return outcome
 
 
-def _walk(rule: Rule, view: PatientView, trial: TrialContext, outcome: RuleOutcome) -> Truth:
+def _walk(rule: Rule, view: PatientView, trial: TrialContext, outcome: RuleOutcome, keys: dict[int, str]) -> Truth:
     if isinstance(rule, AllOf):
         if not rule.children:  # "nothing to check"
             return True
-        return kleene_all([_walk(child, view, trial, outcome) for child in rule.children])
+        return kleene_all([_walk(child, view, trial, outcome, keys) for child in rule.children])
     if isinstance(rule, AnyOf):
-        return kleene_any([_walk(child, view, trial, outcome) for child in rule.children])
+        return kleene_any([_walk(child, view, trial, outcome, keys) for child in rule.children])
     if isinstance(rule, Not):
-        return kleene_not(_walk(rule.child, view, trial, outcome))
-    result = evaluate_leaf(rule, view, trial)
+        return kleene_not(_walk(rule.child, view, trial, outcome, keys))
+    if rule.kind == "question":
+        if _ANSWER_ONLY not in outcome.notes:
+            outcome.notes.append(_ANSWER_ONLY)
+        return None
+    key = keys.get(id(rule))
+    result = view.leaf_results.get(key) if key else None
+    if result is None:
+        result = evaluate_leaf(rule, view, trial)
+        if key:
+            view.leaf_results[key] = result
     for evidence in result.evidence:
         if evidence not in outcome.evidence:
             outcome.evidence.append(evidence)

@@ -349,14 +349,14 @@ def _exempt(exceptions: tuple[RuleException, ...], tagged: Tagged, view: Patient
         if not covered:
             results.append(None if not exception.complete else False)
             continue
+        exempt: Truth = True
         if exception.ended_before is not None:
             end = _ended(tagged.fact)
-            if end is None:
-                results.append(None)
-            else:
-                results.append(end <= shift(view.as_of, exception.ended_before.value, exception.ended_before.unit))
-        else:
-            results.append(True)
+            exempt = None if end is None else end <= shift(view.as_of, exception.ended_before.value,
+                                                           exception.ended_before.unit)
+        # An exception with conditions the compiler didn't read ("with continued CD19+ expression") may not
+        # cover this fact after all.
+        results.append(None if exempt is True and not exception.complete else exempt)
     truth = kleene_any(results)
     return False if truth is NA else truth
 

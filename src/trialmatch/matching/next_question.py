@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
+from trialmatch.matching.ranking import Ranked
+from trialmatch.matching.verdicts import TrialVerdict
 
 
 @dataclass
@@ -27,14 +28,14 @@ class RankedQuestion:
         return len(self.trials)
 
 
-def rank_questions(matches: Iterable[TrialMatch], skip: Iterable[str] = ()) -> list[RankedQuestion]:
+def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[RankedQuestion]:
     """Open questions across the possibly-eligible trials, most useful first. ``skip``: ids already asked."""
     skipped = set(skip)
     questions: dict[str, RankedQuestion] = {}
     for match in matches:
         if match.verdict != TrialVerdict.POSSIBLY_ELIGIBLE:
             continue
-        open_criteria = [c for c in match.open if c.question_id and c.question_id not in skipped]
+        open_criteria = [c for c in match.open if c.question_id and c.question_id not in skipped]  # type: ignore[attr-defined]
         if not open_criteria:
             continue
         weight = 1 + 1 / len(match.open)
@@ -50,6 +51,6 @@ def rank_questions(matches: Iterable[TrialMatch], skip: Iterable[str] = ()) -> l
     return sorted(questions.values(), key=lambda q: (-q.score, q.question))
 
 
-def next_question(matches: Iterable[TrialMatch], skip: Iterable[str] = ()) -> RankedQuestion | None:
+def next_question(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> RankedQuestion | None:
     ranked = rank_questions(matches, skip)
     return ranked[0] if ranked else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
@@ -48,6 +48,12 @@ class PatientView:
     facts: PatientFacts
     as_of: dt.date
     vocabulary: Vocabulary = field(default_factory=load_vocabulary)
+    #: Rule evaluations already made for this patient, by ``PlannedCriterion.rule_key``.
+    evaluated: dict[str, Any] = field(default_factory=dict)
+    #: Leaf evaluations already made for this patient, by leaf key (``TrialPlan.leaf_keys``).
+    leaf_results: dict[str, Any] = field(default_factory=dict)
+    #: Criterion truths after the safety caps, by (rule key, computable).
+    truths: dict[tuple[str, bool], Any] = field(default_factory=dict)
 
     def _tag(self, facts: list[FactT], attribute: str = "concept") -> list[Tagged[FactT]]:
         tagged = []

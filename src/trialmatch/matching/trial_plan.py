@@ -7,13 +7,14 @@ so matching many patients never re-describes or re-hashes a rule.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
 from trialmatch.criteria.questions import ask_rule
-from trialmatch.criteria.rules import Age, Rule, Sex, is_computable
+from trialmatch.criteria.rules import Age, Rule, Sex, is_computable, leaves
 from trialmatch.matching.leaves import TrialContext
 from trialmatch.trials.record import AgeLimit, Trial
 from trialmatch.trials.topics import condition_concepts
@@ -35,15 +36,17 @@ class PlannedCriterion:
     confidence: float
     #: From the record's age and sex fields, not from criteria text.
     structured: bool = False
+    #: Equal for equal rules in the same disease context: one patient's evaluation of it is reused.
+    rule_key: str = ""
+    #: Read in full and with confidence: facts alone may settle it. Otherwise only an answer does.
+    computable: bool = False
+    #: Has a leaf that can "not apply" to a patient (contraception for a sex it doesn't name).
+    may_not_apply: bool = False
 
     @property
     def confident(self) -> bool:
         return self.confidence >= CONFIDENT
 
-    @property
-    def computable(self) -> bool:
-        """Read in full and with confidence: facts alone may settle it. Otherwise only an answer does."""
-        return self.confident and is_computable(self.rule)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class TrialPlan:
     criteria: tuple[PlannedCriterion, ...]
     #: The record has criteria text that was not compiled (or none at all): someone must read it.
     uncompiled: bool
+    #: Each leaf's meaning (by ``id(leaf)``), so a patient's evaluation of it is reused across trials.
+    leaf_keys: dict[int, str] = field(default_factory=dict)
 
 
 def question_id(question: str) -> str:
@@ -107,7 +112,31 @@ def build_plan(trial: Trial, compiled: CompiledCriteria | None) -> TrialPlan:
         criteria.extend(_from_compiled(c) for c in compiled.criteria)
     has_text = bool((trial.eligibility.criteria_text or "").strip())
     uncompiled = compiled is None or (has_text and not compiled.criteria)
-    return TrialPlan(trial, TrialContext(condition_concepts(trial)), tuple(criteria), uncompiled)
+    context = TrialContext(condition_concepts(trial))
+    keyed = tuple(replace(c, rule_key=rule_key(c.rule, context),
+                          computable=c.confident and is_computable(c.rule),
+                          may_not_apply=any(leaf.kind == "contraception" for leaf in leaves(c.rule)))
+                  for c in criteria)
+    leaf_keys = {id(leaf): rule_key(leaf, context) for c in keyed for leaf in leaves(c.rule)}
+    return TrialPlan(trial, context, keyed, uncompiled, leaf_keys)
+
+
+def rule_key(rule: Rule, context: TrialContext) -> str:
+    """The rule's meaning, without spans; with the trial's diseases when the rule refers to them."""
+    canonical = json.dumps(_strip_spans(rule.model_dump(mode="json")), sort_keys=True, separators=(",", ":"))
+    contextual = any(
+        (leaf.kind == "condition" and leaf.concept in ("disease_under_study", "other_malignancy"))
+        or (leaf.kind == "age" and leaf.at == "diagnosis") for leaf in leaves(rule))
+    return canonical + ("|" + ",".join(sorted(context.disease_concepts)) if contextual else "")
+
+
+def _strip_spans(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _strip_spans(v) for k, v in value.items() if k not in ("span", "text") or (
+            k == "text" and value.get("kind") == "question")}
+    if isinstance(value, list):
+        return [_strip_spans(v) for v in value]
+    return value
 
 
 class PlanCache:
