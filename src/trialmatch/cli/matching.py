@@ -75,10 +75,19 @@ def match_command(
     day = _as_of(as_of)
     facts = _read(patient, day)
     statuses = [] if status and any(s.lower() == "any" for s in status) else (status or ["OPEN"])
+    # The patient's own location (a profile's or FHIR address) is used when --near isn't given.
+    where = near
+    if where is None and facts.location is not None:
+        located = facts.location
+        where = f"{located.lat},{located.lon}" if located.lat is not None and located.lon is not None else located.text
     try:
-        place = parse_place(near) if near else None
+        place = parse_place(where) if where else None
     except UnknownPlace as error:
-        raise _fail(str(error)) from None
+        if near:
+            raise _fail(str(error)) from None
+        errors.print(f"[yellow]Note:[/yellow] the patient's location is not a place we know ({error}); "
+                     "give --near to see the nearest sites")
+        place = None
     query = ScreeningQuery(as_of=day, statuses=statuses, near=place, limit=limit, include_not_eligible=show_all)
     with _open_store(db) as store:
         result = screen(store, facts, query)
