@@ -456,7 +456,32 @@ def demo_command(db: DbOption = None) -> None:
             ),
         )
         render_search(console, nearby, 1, 5)
-    console.print(f"\nStore: {store.path}. Try [bold]trialmatch search --help[/bold].")
+        _demo_match(store)
+    console.print(f"\nStore: {store.path}. Try [bold]trialmatch search --help[/bold] or "
+                  "[bold]trialmatch match --help[/bold].")
+
+
+def _demo_match(store: TrialStore) -> None:
+    """The demo's example patient (bundled, made up) against the store, as of a fixed date."""
+    from importlib import resources
+
+    from trialmatch.cli.render_matches import render_explanation, render_screening
+    from trialmatch.matching.match_trial import match_trial
+    from trialmatch.matching.patient_view import PatientView
+    from trialmatch.matching.trial_plan import build_plan
+    from trialmatch.patients.profile import read_profile_text
+    from trialmatch.screening import ScreeningQuery, screen
+
+    profile = resources.files("trialmatch.data").joinpath("patients/demo-child-relapsed-b-all.yaml")
+    facts = read_profile_text(profile.read_text("utf-8"), "demo patient")
+    as_of = date(2026, 6, 1)
+    console.rule("[bold]trialmatch match demo-child-relapsed-b-all.yaml --status any --as-of 2026-06-01")
+    render_screening(console, screen(store, facts, ScreeningQuery(as_of=as_of, statuses=[], limit=5)), as_of)
+    seed = store.get("NCT06054113")
+    if seed is not None:
+        console.rule("[bold]trialmatch explain demo-child-relapsed-b-all.yaml NCT06054113")
+        plan = build_plan(seed, store.compiled(seed.id))
+        render_explanation(console, match_trial(PatientView(facts, as_of), plan), as_of)
 
 
 # Commands defined in their own modules register themselves on ``app``.
