@@ -91,7 +91,8 @@ def ask_leaf(leaf: Leaf) -> str:
         return str(w["contraception"][leaf.applies_to])
     if isinstance(leaf, Infection):
         name = plain_name(leaf.concept, leaf.name)
-        status = "any" if name.lower().startswith(leaf.status) else leaf.status
+        # "an active infection" already says it is active
+        status = "any" if leaf.status in name.lower().split()[:2] else leaf.status
         question = str(w["infection"][status]).format(name=name)
         details = _qualifier_phrases(leaf.qualifiers)
         if details or leaf.within:
