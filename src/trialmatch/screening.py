@@ -70,8 +70,9 @@ def _age_days(view: PatientView) -> tuple[float, float] | None:
     return float((view.as_of - latest).days), float((view.as_of - earliest).days)
 
 
-def plans_for(store: TrialStore, found: list[Candidate], cache: PlanCache = PLANS) -> list[TrialPlan]:
+def plans_for(store: TrialStore, found: list[Candidate], cache: PlanCache | None = None) -> list[TrialPlan]:
     """Each candidate's plan, from the cache or built from the stored record and compiled criteria."""
+    cache = PLANS if cache is None else cache
     plans: dict[int, TrialPlan] = {}
     missing: list[Candidate] = []
     for candidate in found:
