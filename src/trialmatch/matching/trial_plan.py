@@ -7,14 +7,13 @@ so matching many patients never re-describes or re-hashes a rule.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
 from trialmatch.criteria.questions import ask_rule
-from trialmatch.criteria.rules import Age, Rule, Sex, is_computable, leaves
+from trialmatch.criteria.rules import Age, AllOf, AnyOf, Not, Rule, Sex, is_computable, leaves
 from trialmatch.matching.leaves import TrialContext
 from trialmatch.trials.record import AgeLimit, Trial
 from trialmatch.trials.topics import condition_concepts
@@ -113,30 +112,31 @@ def build_plan(trial: Trial, compiled: CompiledCriteria | None) -> TrialPlan:
     has_text = bool((trial.eligibility.criteria_text or "").strip())
     uncompiled = compiled is None or (has_text and not compiled.criteria)
     context = TrialContext(condition_concepts(trial))
-    keyed = tuple(replace(c, rule_key=rule_key(c.rule, context),
+    leaf_keys: dict[int, str] = {}
+    keyed = tuple(replace(c, rule_key=rule_key(c.rule, context, leaf_keys),
                           computable=c.confident and is_computable(c.rule),
                           may_not_apply=any(leaf.kind == "contraception" for leaf in leaves(c.rule)))
                   for c in criteria)
-    leaf_keys = {id(leaf): rule_key(leaf, context) for c in keyed for leaf in leaves(c.rule)}
     return TrialPlan(trial, context, keyed, uncompiled, leaf_keys)
 
 
-def rule_key(rule: Rule, context: TrialContext) -> str:
-    """The rule's meaning, without spans; with the trial's diseases when the rule refers to them."""
-    canonical = json.dumps(_strip_spans(rule.model_dump(mode="json")), sort_keys=True, separators=(",", ":"))
-    contextual = any(
-        (leaf.kind == "condition" and leaf.concept in ("disease_under_study", "other_malignancy"))
-        or (leaf.kind == "age" and leaf.at == "diagnosis") for leaf in leaves(rule))
-    return canonical + ("|" + ",".join(sorted(context.disease_concepts)) if contextual else "")
+def rule_key(rule: Rule, context: TrialContext, leaf_keys: dict[int, str] | None = None) -> str:
+    """The rule's meaning, without spans; with the trial's diseases when a leaf refers to them.
 
-
-def _strip_spans(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _strip_spans(v) for k, v in value.items() if k not in ("span", "text") or (
-            k == "text" and value.get("kind") == "question")}
-    if isinstance(value, list):
-        return [_strip_spans(v) for v in value]
-    return value
+    Equal keys mean equal rules (different keys may still mean the same rule: that only costs a memo miss).
+    ``leaf_keys`` collects each leaf's own key by ``id(leaf)``.
+    """
+    if isinstance(rule, AllOf | AnyOf):
+        return f"{rule.kind}(" + ",".join(rule_key(child, context, leaf_keys) for child in rule.children) + ")"
+    if isinstance(rule, Not):
+        return "not(" + rule_key(rule.child, context, leaf_keys) + ")"
+    key = rule.model_dump_json(exclude={"span"})
+    if (rule.kind == "condition" and rule.concept in ("disease_under_study", "other_malignancy")) or (
+            rule.kind == "age" and rule.at == "diagnosis"):
+        key += "|" + ",".join(sorted(context.disease_concepts))
+    if leaf_keys is not None:
+        leaf_keys[id(rule)] = key
+    return key
 
 
 class PlanCache:
