@@ -41,7 +41,7 @@ from trialmatch.data import read_yaml
 from trialmatch.matching.patient_view import PatientView, Tagged, anniversary, shift
 from trialmatch.matching.truth import NA, Truth, kleene_all, kleene_any
 from trialmatch.matching.verdicts import Evidence
-from trialmatch.patients.facts import ConditionFact, InfectionFact, LabFact
+from trialmatch.patients.facts import BooleanFact, ConditionFact, InfectionFact, LabFact
 
 #: Relative tolerance when comparing converted numbers, so 1.5 mg/dL read back from µmol/L still equals 1.5.
 _TOLERANCE = 1e-6
@@ -661,29 +661,25 @@ def _cannot_bear_children(view: PatientView) -> Evidence | None:
 
 
 def evaluate_pregnancy(leaf: Pregnancy, view: PatientView, trial: TrialContext) -> LeafResult:
-    impossible = _cannot_bear_children(view)
-    if impossible is not None:
-        return LeafResult(False, (impossible,))
-    fact = view.facts.pregnant
-    if fact is None:
-        return LeafResult(None, note="pregnancy not known")
-    evidence = (Evidence(statement="pregnant" if fact.value else "not pregnant", source=str(fact.source)),)
-    if leaf.planned:
-        return LeafResult(None, evidence, note="plans for pregnancy not known")
-    return LeafResult(fact.value, evidence)
+    return _reproductive_state(leaf.planned, view.facts.pregnant, "pregnant", "pregnancy", view)
 
 
 def evaluate_breastfeeding(leaf: Breastfeeding, view: PatientView, trial: TrialContext) -> LeafResult:
+    return _reproductive_state(leaf.planned, view.facts.breastfeeding, "breastfeeding", "breastfeeding", view)
+
+
+def _reproductive_state(planned: bool, fact: BooleanFact | None, state: str, noun: str,
+                        view: PatientView) -> LeafResult:
+    """Pregnant or breastfeeding: false for those who can't bear children; a plan ("expected to breastfeed
+    during treatment") is never settled by the state now."""
     impossible = _cannot_bear_children(view)
     if impossible is not None:
         return LeafResult(False, (impossible,))
-    fact = view.facts.breastfeeding
     if fact is None:
-        return LeafResult(None, note="breastfeeding not known")
-    evidence = (Evidence(statement="breastfeeding" if fact.value else "not breastfeeding", source=str(fact.source)),)
-    if leaf.planned:
-        # "Expected to breastfeed during treatment" is a plan: breastfeeding now doesn't settle it.
-        return LeafResult(None, evidence, note="plans for breastfeeding not known")
+        return LeafResult(None, note=f"{noun} not known")
+    evidence = (Evidence(statement=state if fact.value else f"not {state}", source=str(fact.source)),)
+    if planned:
+        return LeafResult(None, evidence, note=f"plans for {noun} not known")
     return LeafResult(fact.value, evidence)
 
 
