@@ -486,8 +486,9 @@ def _demo_match(store: TrialStore) -> None:
 
 # Commands defined in their own modules register themselves on ``app``.
 from trialmatch.cli import matching as _matching  # noqa: E402
+from trialmatch.cli import serve as _serve  # noqa: E402
 
-del _matching
+del _matching, _serve
 
 
 def main() -> None:  # pragma: no cover - console entry point
