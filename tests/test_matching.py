@@ -356,3 +356,26 @@ def test_cli_reports_a_bad_patient_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["explain", str(bad), "--criteria", str(bad)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("criterion", "section", "truthful", "expected"), [
+    # The question asks "Do you have HIV …?": a patient without HIV meets "Negative HIV test".
+    ("Negative HIV test, negative hepatitis B (HBsAg) and hepatitis C virus (anti-HCV) test", "Inclusion", "no",
+     TrialVerdict.ELIGIBLE),
+    ("Negative HIV test, negative hepatitis B (HBsAg) and hepatitis C virus (anti-HCV) test", "Inclusion", "yes",
+     TrialVerdict.NOT_ELIGIBLE),
+    # "Unwilling to use contraception" asks about willingness: "Yes, I am willing" must not exclude.
+    ("Female participants of childbearing potential unwilling to use protocol-specified method of contraception "
+     "during treatment", "Exclusion", "yes", TrialVerdict.ELIGIBLE),
+    ("Female participants of childbearing potential unwilling to use protocol-specified method of contraception "
+     "during treatment", "Exclusion", "no", TrialVerdict.NOT_ELIGIBLE),
+])
+def test_an_answer_to_a_question_about_a_negated_rule_is_turned_round(criterion, section, truthful, expected) -> None:
+    text = f"{section} Criteria:\n- {criterion}"
+    plan = build_plan(_trial(text), compile_criteria(text))
+    [planned] = [c for c in plan.criteria if not c.structured]
+    assert planned.answer_negates, planned.question
+    woman = profile_from_dict({"sex": "female", "birth_date": "1990-01-01"})
+    assert match_trial(PatientView(woman.with_answer(planned.question_id, truthful), AS_OF), plan).verdict == expected
+    unsure = woman.with_answer(planned.question_id, "not_sure")
+    assert match_trial(PatientView(unsure, AS_OF), plan).verdict == TrialVerdict.POSSIBLY_ELIGIBLE

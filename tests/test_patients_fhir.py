@@ -316,7 +316,8 @@ def test_partial_birth_date_is_not_guessed() -> None:
 def test_accepts_path_text_dict_and_single_patient() -> None:
     path = SHARED / "mitre-eom_patient_1.json"
     expected = read_fhir_bundle(path)
-    assert read_fhir_bundle(str(path)) == expected
+    with pytest.raises(PatientReadError, match="not valid JSON"):
+        read_fhir_bundle(str(path))  # text is never taken for a file name
     assert read_fhir_bundle(path.read_text("utf-8")) == expected
     assert read_fhir_bundle(load(path)) == expected
     patient = load(path)["entry"][0]["resource"]
@@ -336,7 +337,8 @@ def test_accepts_path_text_dict_and_single_patient() -> None:
     (lambda: '{"resourceType": "Practitioner", "id": "p1"}', "a FHIR Practitioner holds no patient facts"),
     (lambda: '{"resourceType": "Bundle", "type": "collection", "entry": []}', "the Bundle has no entries"),
     (lambda: '<Bundle xmlns="http://hl7.org/fhir"/>', "FHIR XML is not supported"),
-    (lambda: "/no/such/bundle.json", "can't read it"),
+    (lambda: Path("/no/such/bundle.json"), "can't read it"),
+    (lambda: "/etc/hostname", "not valid JSON"),  # text is never opened as a file
     (lambda: '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": '
              '"Practitioner", "id": "p1"}}]}', "nothing in it could be read"),
 ])

@@ -129,8 +129,41 @@ def ask_rule(rule: Rule, text: str) -> str:
         core = core.child
     if not isinstance(core, AllOf | AnyOf):
         return ask_leaf(core)  # type: ignore[arg-type]
-    merged = _merged(core)
+    merged = _merged(core) if _list_polarity(core) is not None else None
     return merged if merged is not None else ask_text(text)
+
+
+def asks_the_opposite(rule: Rule, text: str = "") -> bool:
+    """True when ``ask_rule`` asks about what the criterion negates ("No HIV" asks "Do you have HIV?").
+
+    A "Yes" to such a question means the criterion is *not* met; the matcher turns the answer round.
+    """
+    if any(isinstance(leaf, Question) for leaf in leaves(rule)):
+        return False
+    core = _without_implied(rule)
+    flipped = isinstance(core, Not)
+    if flipped:
+        core = core.child  # type: ignore[union-attr]
+    if isinstance(core, AllOf | AnyOf):
+        if _merged(core) is None or (same := _list_polarity(core)) is None:
+            return False  # asked in the criterion's own words
+        flipped ^= not same
+    return flipped
+
+
+def _list_polarity(rule: AllOf | AnyOf) -> bool | None:
+    """Whether one merged question about the list's leaves asks the list itself (True), its opposite (False),
+    or neither (None: the list is then asked in its own words).
+
+    "A and B" / "A or B" are asked as they are; "not A and not B" is asked as "A or B?", its opposite.
+    "Not A or not B", and lists mixing negated and plain items, have no one question that fits.
+    """
+    negated = [isinstance(child, Not) for child in rule.children]
+    if not any(negated) or _limited_by_age(rule) is not None:
+        return True
+    if all(negated) and isinstance(rule, AllOf):
+        return False
+    return None
 
 
 def _without_implied(rule: Rule) -> Rule:
@@ -146,12 +179,8 @@ def _without_implied(rule: Rule) -> Rule:
 
 def _merged(rule: AllOf | AnyOf) -> str | None:
     """One question for a list of like leaves: "Do you have HIV, hepatitis B or hepatitis C?"."""
-    if isinstance(rule, AnyOf) and len(rule.children) == 2:
-        # "Karnofsky ≥ 50% for participants ≥ 16 years": ask about the score.
-        conditional = [c for c in rule.children if isinstance(c, Not) and isinstance(c.child, Age)]
-        others = [c for c in rule.children if c not in conditional]
-        if conditional and len(others) == 1 and not isinstance(others[0], AllOf | AnyOf | Not):
-            return ask_leaf(others[0])  # type: ignore[arg-type]
+    if (limited := _limited_by_age(rule)) is not None:
+        return ask_leaf(limited)  # type: ignore[arg-type]
     children = _flattened(rule)
     if children is None:
         return None
@@ -185,6 +214,16 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
             first = therapies[0]
             names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
             return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
+    return None
+
+
+def _limited_by_age(rule: AllOf | AnyOf) -> Rule | None:
+    """The leaf of "Karnofsky ≥ 50% for participants ≥ 16 years" (not aged ≥ 16, or Karnofsky ≥ 50): ask the score."""
+    if isinstance(rule, AnyOf) and len(rule.children) == 2:
+        conditional = [c for c in rule.children if isinstance(c, Not) and isinstance(c.child, Age)]
+        others = [c for c in rule.children if c not in conditional]
+        if conditional and len(others) == 1 and not isinstance(others[0], AllOf | AnyOf | Not):
+            return others[0]
     return None
 
 

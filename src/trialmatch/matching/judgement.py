@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from trialmatch.matching.evaluate import evaluate_rule
 from trialmatch.matching.patient_view import PatientView
-from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan
+from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan, answer_truth
 from trialmatch.matching.truth import NA, Truth
 from trialmatch.matching.verdicts import TrialVerdict
 
@@ -62,7 +62,7 @@ def criterion_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialP
     if truth is None and view.answers:
         answer = view.answers.get(criterion.question_id)
         if answer is not None:
-            truth = _ANSWERS[answer]
+            truth = answer_truth(criterion, answer)
     return truth
 
 

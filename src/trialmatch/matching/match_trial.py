@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from trialmatch.matching.evaluate import evaluate_rule
 from trialmatch.matching.patient_view import PatientView
-from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan
+from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan, answer_truth
 from trialmatch.matching.truth import NA, Truth
 from trialmatch.matching.verdicts import CriterionResult, CriterionVerdict, Evidence, TrialMatch, TrialVerdict
 
@@ -30,7 +30,7 @@ def judge_criterion(criterion: PlannedCriterion, view: PatientView, plan: TrialP
         truth = None
     answer = view.answers.get(criterion.question_id)
     if truth is None and answer is not None:
-        truth = _ANSWERS[answer]
+        truth = answer_truth(criterion, answer)
         reply = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}[answer]
         evidence.append(Evidence.model_construct(statement=f'answered "{reply}" to: {criterion.question}',
                                                  source=f"answer {criterion.question_id}"))

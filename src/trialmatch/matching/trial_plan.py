@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
-from trialmatch.criteria.questions import ask_rule
+from trialmatch.criteria.questions import ask_rule, asks_the_opposite
 from trialmatch.criteria.rules import Age, AllOf, AnyOf, Not, Rule, Sex, is_computable, leaves
 from trialmatch.matching.leaves import TrialContext
+from trialmatch.matching.truth import Truth
 from trialmatch.trials.record import AgeLimit, Trial
 from trialmatch.trials.topics import condition_concepts
 
@@ -41,6 +42,8 @@ class PlannedCriterion:
     computable: bool = False
     #: Has a leaf that can "not apply" to a patient (contraception for a sex it doesn't name).
     may_not_apply: bool = False
+    #: The question asks about what the criterion negates: a "Yes" means the criterion is not met.
+    answer_negates: bool = False
 
     @property
     def confident(self) -> bool:
@@ -63,6 +66,17 @@ def question_id(question: str) -> str:
     """Questions are identified by their wording: the same question in any trial takes the same answer."""
     canonical = " ".join(question.lower().split())
     return "q-" + hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def answer_truth(criterion: PlannedCriterion, answer: str) -> Truth:
+    """What a Yes / No / Not sure answer to the criterion's question says of the criterion itself."""
+    truth = _ANSWER_TRUTH[answer]
+    if truth is not None and criterion.answer_negates:
+        return not truth
+    return truth
+
+
+_ANSWER_TRUTH: dict[str, Truth] = {"yes": True, "no": False, "not_sure": None}
 
 
 def _structured(trial: Trial) -> list[PlannedCriterion]:
@@ -115,7 +129,8 @@ def build_plan(trial: Trial, compiled: CompiledCriteria | None) -> TrialPlan:
     leaf_keys: dict[int, str] = {}
     keyed = tuple(replace(c, rule_key=rule_key(c.rule, context, leaf_keys),
                           computable=c.confident and is_computable(c.rule),
-                          may_not_apply=any(leaf.kind == "contraception" for leaf in leaves(c.rule)))
+                          may_not_apply=any(leaf.kind == "contraception" for leaf in leaves(c.rule)),
+                          answer_negates=asks_the_opposite(c.rule, c.text))
                   for c in criteria)
     return TrialPlan(trial, context, keyed, uncompiled, leaf_keys)
 

@@ -57,7 +57,9 @@ _HOW_TO = "give a FHIR R4 Bundle in JSON (or a single Patient resource)"
 
 
 def read_fhir_bundle(bundle: str | Path | Mapping[str, Any]) -> PatientFacts:
-    """Facts from a FHIR R4 Bundle: a file path, JSON text, or the parsed JSON object.
+    """Facts from a FHIR R4 Bundle: a file (``Path``), JSON text (``str``), or the parsed JSON object.
+
+    Text is never taken for a file name, so text from a user can't make the reader open a file.
 
     A single resource (a Patient, a Condition …) is read as a bundle of one.
     """
@@ -92,8 +94,8 @@ def _load(bundle: str | Path | Mapping[str, Any]) -> tuple[object, str]:
         return dict(bundle), "FHIR input"
     if isinstance(bundle, str):
         bundle = bundle.lstrip("\ufeff")  # a byte-order mark pasted along with the text
-    if isinstance(bundle, Path) or not bundle.lstrip().startswith(("{", "[", "<")):
-        path = Path(bundle)
+    if isinstance(bundle, Path):
+        path = bundle
         try:
             raw = path.read_text("utf-8-sig")
         except UnicodeDecodeError:

@@ -1,9 +1,15 @@
-"""One open store per worker thread: SQLite connections are cheap to keep and unsafe to share."""
+"""Open stores for the app's worker threads.
+
+A request takes a store from the pool for its whole life and gives it back at the end, so no two requests
+ever use one SQLite connection at once (FastAPI may run a dependency and its route on different threads,
+which rules out a store per thread).
+"""
 
 from __future__ import annotations
 
-import threading
+import queue
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,19 +21,26 @@ from trialmatch.store.sqlite import TrialStore, default_db_path
 class StorePool:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[TrialStore] = queue.SimpleQueue()
 
-    def get(self) -> TrialStore:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = TrialStore(self.path)
-        return store
+    @contextmanager
+    def checkout(self) -> Iterator[TrialStore]:
+        """A store for this caller alone until the block ends; opened when none is idle."""
+        try:
+            store = self._idle.get_nowait()
+        except queue.Empty:
+            store = TrialStore(self.path)
+        try:
+            yield store
+        finally:
+            self._idle.put(store)
 
 
 def get_store(request: Request) -> Iterator[TrialStore]:
-    """FastAPI dependency: this thread's store."""
-    yield request.app.state.stores.get()
+    """FastAPI dependency: a store of the app's pool, held until the response is sent."""
+    with request.app.state.stores.checkout() as store:
+        yield store
 
 
-#: Route parameter type for this thread's store: ``def route(store: StoreDep)``.
+#: Route parameter type for a store: ``def route(store: StoreDep)``.
 StoreDep = Annotated[TrialStore, Depends(get_store)]

@@ -1,0 +1,231 @@
+"""Web API under load: 50 concurrent clients searching and matching against `trialmatch serve`.
+
+    python benchmarks/bench_web.py [--db PATH] [--clients 50] [--searches 3000] [--matches 300]
+
+The server runs in its own process (``trialmatch serve``: uvicorn on 127.0.0.1, a free port) on the bundled
+demo store, or on ``--db`` for a bigger one. The load comes from a second process: asyncio with one
+``httpx.AsyncClient`` connection per simulated client, each sending its next request as soon as the last
+one answered (closed loop). Figures: p50/p95/max latency, throughput and errors, for
+
+- search: ``GET /api/trials`` with varied queries (words, condition, status, age, place and radius, pages);
+- match: ``POST /api/match`` with the demo patient (a 10-year-old boy with relapsed B-ALL) as JSON, against
+  open trials (the default) and against trials of any status (more trials to judge).
+
+Targets: search p95 ≤ 100 ms, match p95 ≤ 500 ms. Every response is checked (status 200, expected keys);
+a failed request counts as an error, not as a fast answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import multiprocessing
+import os
+import queue
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from trialmatch.importing import load_demo
+from trialmatch.store.sqlite import TrialStore
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_PATIENT = ROOT / "src" / "trialmatch" / "data" / "patients" / "demo-child-relapsed-b-all.yaml"
+SEARCH_TARGET_MS = 100.0
+MATCH_TARGET_MS = 500.0
+
+WORDS = ["leukaemia", "acute lymphoblastic leukemia", "B-ALL blinatumomab", "ALL", "AML", "lymphoma",
+         "CAR-T", "relapsed refractory", "inotuzumab", "dasatinib Philadelphia", "neuroblastoma", "breast cancer",
+         "stem cell transplant", "pancreatic cancer", "NCT06054113", "minimal residual disease", ""]
+CONDITIONS = ["", "", "", "B-ALL", "acute myeloid leukaemia", "leukemia"]
+STATUSES = ["", "open", "open", "any", "recruiting", "closed"]
+PLACES = [("", ""), ("", ""), ("London", "300"), ("Lyon, France", "100"), ("Boston", "250"), ("Leeds, UK", "500"),
+          ("Seoul", "100"), ("New York", "")]
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    latencies_ms: list[float]
+    errors: list[str]
+    seconds: float
+
+    def line(self, target_ms: float) -> str:
+        done = len(self.latencies_ms)
+        if not done:
+            return f"{self.name:>36}: no successful request; errors: {self.errors[:3]}"
+        ordered = sorted(self.latencies_ms)
+        p95 = ordered[min(done - 1, round(0.95 * (done - 1)))]
+        verdict = "meets" if p95 <= target_ms else "MISSES"
+        return (f"{self.name:>36}: p50 {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   "
+                f"max {ordered[-1]:7.1f} ms   {done / self.seconds:7.1f} req/s   {done} ok, "
+                f"{len(self.errors)} errors   ({verdict} p95 ≤ {target_ms:.0f} ms)")
+
+
+def search_params(rng: random.Random) -> dict[str, str]:
+    """One realistic search: some words, maybe a condition, status, age, place and radius, sometimes page 2."""
+    near, within = rng.choice(PLACES)
+    params = {"q": rng.choice(WORDS), "condition": rng.choice(CONDITIONS), "status": rng.choice(STATUSES),
+              "age": rng.choice(["", "", "10", "45", "70", "3"]), "near": near, "within": within,
+              "page": rng.choice(["1", "1", "1", "2"])}
+    return {key: value for key, value in params.items() if value}
+
+
+def demo_patient() -> dict:
+    # YAML dates become strings, as a client sending JSON would send them.
+    return json.loads(json.dumps(yaml.safe_load(DEMO_PATIENT.read_text("utf-8")), default=str))
+
+
+async def _client_loop(client: httpx.AsyncClient, jobs: itertools.count, total: int, send, check,
+                       latencies: list[float], errors: list[str]) -> None:
+    while next(jobs) < total:
+        started = time.perf_counter()
+        try:
+            response = await send(client)
+            problem = check(response)
+        except httpx.HTTPError as error:
+            problem = f"{type(error).__name__}: {error}"
+        elapsed = (time.perf_counter() - started) * 1000
+        if problem:
+            errors.append(problem)
+        else:
+            latencies.append(elapsed)
+
+
+async def _run_phase(base_url: str, clients: int, total: int, send, check) -> tuple[list[float], list[str], float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    jobs = itertools.count()
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    pool = [httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) for _ in range(clients)]
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(_client_loop(c, jobs, total, send, check, latencies, errors) for c in pool))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in pool))
+    return latencies, errors, time.perf_counter() - started
+
+
+def _expect(key: str):
+    def check(response: httpx.Response) -> str | None:
+        if response.status_code != 200:
+            request = response.request
+            return f"{request.method} {request.url.path} → {response.status_code}: {response.text[:200]}"
+        if key not in response.json():
+            return f"{response.request.url.path}: no {key!r} in the answer"
+        return None
+
+    return check
+
+
+def load_generator(base_url: str, clients: int, searches: int, matches: int, out: multiprocessing.Queue) -> None:
+    """The second process: runs each phase with ``clients`` concurrent clients and sends back the figures."""
+    rng = random.Random(20260601)
+    patient = demo_patient()
+
+    async def search(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get("/api/trials", params=search_params(rng))
+
+    def match(status: str):
+        async def send(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.post("/api/match", params={"status": status}, json=patient)
+
+        return send
+
+    async def phases() -> None:
+        # Warm-up: the first match compiles plans and fills caches; that is start-up cost, not load.
+        await _run_phase(base_url, 2, 20, search, _expect("results"))
+        await _run_phase(base_url, 2, 4, match("any"), _expect("matches"))
+        for name, send, key, total in (("search GET /api/trials", search, "results", searches),
+                                       ("match (open trials)", match("open"), "matches", matches),
+                                       ("match (any status)", match("any"), "matches", matches)):
+            # One client alone first: the service time, without queueing behind the others.
+            for concurrent, count in ((1, max(20, total // 10)), (clients, total)):
+                latencies, errors, seconds = await _run_phase(base_url, concurrent, count, send, _expect(key))
+                out.put(Figures(f"{name}, {concurrent} client{'s' if concurrent > 1 else ''}", latencies, errors,
+                                seconds))
+
+    asyncio.run(phases())
+    out.put(None)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    trialmatch = Path(sys.executable).with_name("trialmatch")
+    process = subprocess.Popen([str(trialmatch), "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"trialmatch serve exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{base_url}/api/status", timeout=2).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"trialmatch serve did not answer at {base_url} within 120 s")
+
+
+def _next_figures(results: multiprocessing.Queue, generator: multiprocessing.Process) -> Figures | None:
+    while True:
+        try:
+            return results.get(timeout=5)
+        except queue.Empty:
+            if not generator.is_alive():
+                raise SystemExit(f"the load generator stopped with exit code {generator.exitcode}") from None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, help="A store to serve (default: a fresh store with the demo corpus)")
+    parser.add_argument("--clients", type=int, default=50, help="Concurrent clients")
+    parser.add_argument("--searches", type=int, default=3000, help="Search requests in all")
+    parser.add_argument("--matches", type=int, default=300, help="Match requests in all, per status setting")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
+        db = args.db
+        if db is None:
+            db = Path(scratch) / "demo.db"
+            with TrialStore(db) as store:
+                load_demo(store)
+        with TrialStore(db) as store:
+            print(f"store: {store.count():,} trials ({db})")
+        server, base_url = start_server(db)
+        try:
+            print(f"server: trialmatch serve (uvicorn, one process) at {base_url}; load: {args.clients} clients "
+                  f"in a second process; {os.cpu_count()} CPUs shared by both")
+            results: multiprocessing.Queue = multiprocessing.Queue()
+            generator = multiprocessing.Process(target=load_generator, args=(
+                base_url, args.clients, args.searches, args.matches, results))
+            generator.start()
+            while (figures := _next_figures(results, generator)) is not None:
+                print(figures.line(SEARCH_TARGET_MS if figures.name.startswith("search") else MATCH_TARGET_MS))
+                for error in sorted(set(figures.errors))[:3]:
+                    print(f"{'':>38}error: {error}")
+            generator.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
