@@ -119,7 +119,8 @@ def _after_flat_alternatives(criteria: tuple[CompiledCriterion, ...],
     for criterion, item in zip(criteria, items, strict=True):
         if criterion.section in flat_any and criterion.category in _DISEASE_CATEGORIES and not item.children:
             criterion = criterion.model_copy(update={"confidence": min(criterion.confidence, _MAYBE_ALTERNATIVE)})
-        if item.combine == "any" and item.children and all(
+        # In an exclusion, one more alternative or one more exclusion excludes alike: only inclusions are unsure.
+        if criterion.section == "inclusion" and item.combine == "any" and item.children and all(
                 child.marker is not None and child.marker == item.marker for child in item.children):
             flat_any.add(criterion.section)
         out.append(criterion)
