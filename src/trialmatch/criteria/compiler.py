@@ -28,7 +28,7 @@ from trialmatch.criteria.questions import ask
 from trialmatch.criteria.recognisers import RECOGNISERS
 from trialmatch.criteria.rules import AllOf, AnyOf, Not, Question, Rule, is_computable
 
-COMPILER_VERSION = "3"
+COMPILER_VERSION = "4"
 
 #: Rules below this confidence never decide "not eligible" on their own; coverage counts them as questions.
 CONFIDENT = 0.8
@@ -223,7 +223,8 @@ def _relaxed(rule: Rule, note: CriterionNote, section: str, related: bool) -> Ru
     return AnyOf(children=(rule, question), span=rule.span)
 
 
-_PROVISO = re.compile(r"\b(?:eligible|allowed|permitted)\b[^.;]{0,80}?\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
+_PROVISO = re.compile(r"\b(?:eligible|allowed|permitted)\b[^.;]{0,80}?\b(?:if|provided|as\s+long\s+as)\b",
+                      re.IGNORECASE)
 
 
 __all__ = ["COMPILER_VERSION", "CONFIDENT", "CompiledCriteria", "CompiledCriterion", "CriterionNote",

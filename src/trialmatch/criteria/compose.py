@@ -384,7 +384,7 @@ def _join(units: list[tuple[Rule, str]], passage: Passage, mixed: bool) -> Rule 
         return units[0][0]
     # "ALL (B or T lineage) who have received … and have relapsed": what a relative clause says is said of the
     # subject before it, whatever words hide the connective. Each side is joined on its own.
-    cut = next((i for i, (_, gap) in enumerate(units) if i and _RELATIVE.match(gap)), None)
+    cut = next((i for i, (_, gap) in enumerate(units) if i and _RELATIVE.match(_PARENTHESIS.sub("", gap))), None)
     if cut is not None:
         sides = [_join(units[:cut], passage, mixed), _join([(units[cut][0], ""), *units[cut + 1:]], passage, mixed)]
         parts = tuple(c for side in sides if side is not None
