@@ -217,7 +217,7 @@ SEED_ITEMS = {
         ('exc-2', 'disease_state', 'Isolated extramedullary relapse'),
         ('exc-3', 'other_cancer', 'active Other malignancy except all'),
         ('exc-4', 'disease', 'Burkitt lymphoma/leukemia'),
-        ('exc-5', 'comorbidity', None),
+        ('exc-5', 'lab', None),  # a group of creatinine limits
         ('exc-5.1', 'lab', None),
         ('exc-6', 'lab', 'Direct bilirubin > 1.5 mg/dL except gilbert_syndrome'),
         ('exc-7', 'consent', None),

@@ -204,7 +204,8 @@ def test_current_or_recent_study_keeps_the_future_sentence_as_question() -> None
 def test_half_lives_alternative_is_not_dropped() -> None:
     item = "received an investigational drug within 4 weeks or 5 half-lives, whichever is longer"
     _, criterion = compiled(item)
-    assert shape(criterion.rule) == ("all", therapy("investigational_agent", "within", "4 weeks"), "question")
+    # The unread "or 5 half-lives" is one more alternative: within 4 weeks excludes, outside it only asks.
+    assert shape(criterion.rule) == ("any", therapy("investigational_agent", "within", "4 weeks"), "question")
     assert not criterion.computable
 
 
@@ -220,7 +221,9 @@ def test_hypersensitivity_to_drug_and_its_formulation() -> None:
 def test_hypersensitivity_to_the_study_drug_stays_a_question() -> None:
     item = "Known hypersensitivity to immunoglobulin or to any other component of the study drug formulation"
     text, criterion = compiled(item)
-    assert shape(criterion.rule) == ("all", ("hypersensitivity", "immunoglobulin", False, False), "question")
+    # "or to any other component": an allergy to another component also excludes, so no allergy to
+    # immunoglobulin settles nothing.
+    assert shape(criterion.rule) == ("any", ("hypersensitivity", "immunoglobulin", False, False), "question")
     assert span_text(text, criterion.rule.children[0]) == "Known hypersensitivity to immunoglobulin"  # type: ignore[union-attr]
     assert not criterion.computable
 
@@ -479,7 +482,7 @@ def test_other_than_right_after_the_name_is_an_exception() -> None:
 
 def test_components_of_an_unnamed_product_are_not_read() -> None:
     _, criterion = compiled("Known hypersensitivity to corticosteroids or any excipients in the product")
-    assert shape(criterion.rule) == ("all", ("hypersensitivity", "corticosteroid", False, False), "question")
+    assert shape(criterion.rule) == ("any", ("hypersensitivity", "corticosteroid", False, False), "question")
 
 
 @pytest.mark.parametrize(("item", "expected", "category"), [

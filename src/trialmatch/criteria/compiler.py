@@ -13,6 +13,7 @@ older compiler are recompiled (``trialmatch compile``).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -20,12 +21,14 @@ from pydantic import BaseModel, ConfigDict
 
 from trialmatch.criteria.compose import Composed, compose, load_wording, question_category
 from trialmatch.criteria.items import CriteriaItem, CriteriaTree, split_criteria
+from trialmatch.criteria.layout import load_layout
+from trialmatch.criteria.notes import shares_subject
 from trialmatch.criteria.passage import Passage, Recogniser
 from trialmatch.criteria.questions import ask
 from trialmatch.criteria.recognisers import RECOGNISERS
 from trialmatch.criteria.rules import AllOf, AnyOf, Not, Question, Rule, is_computable
 
-COMPILER_VERSION = "3"
+COMPILER_VERSION = "4"
 
 #: Rules below this confidence never decide "not eligible" on their own; coverage counts them as questions.
 CONFIDENT = 0.8
@@ -93,6 +96,7 @@ def compile_criteria(text: str | None, recognisers: Sequence[Recogniser] = RECOG
     tree = split_criteria(text)
     criteria = tuple(_compile_item(tree, item, recognisers) for item in (*tree.inclusion(), *tree.exclusion()))
     criteria = _after_flat_alternatives(criteria, (*tree.inclusion(), *tree.exclusion()))
+    criteria = _alternatives_across_items(criteria)
     notes = tuple(CriterionNote(kind=n.kind, text=n.text, span=(n.span.start, n.span.end)) for n in tree.notes)
     return CompiledCriteria(criteria_hash=criteria_hash(text), criteria=_in_order(criteria), notes=notes)
 
@@ -115,10 +119,40 @@ def _after_flat_alternatives(criteria: tuple[CompiledCriterion, ...],
     for criterion, item in zip(criteria, items, strict=True):
         if criterion.section in flat_any and criterion.category in _DISEASE_CATEGORIES and not item.children:
             criterion = criterion.model_copy(update={"confidence": min(criterion.confidence, _MAYBE_ALTERNATIVE)})
-        if item.combine == "any" and item.children and all(
+        # In an exclusion, one more alternative or one more exclusion excludes alike: only inclusions are unsure.
+        if criterion.section == "inclusion" and item.combine == "any" and item.children and all(
                 child.marker is not None and child.marker == item.marker for child in item.children):
             flat_any.add(criterion.section)
         out.append(criterion)
+    return tuple(out)
+
+
+_OR_OPENS = re.compile(r"^\W*or\b", re.IGNORECASE)
+_OR_ENDS = re.compile(r"\bor\W*$", re.IGNORECASE)
+
+
+def _alternatives_across_items(criteria: tuple[CompiledCriterion, ...]) -> tuple[CompiledCriterion, ...]:
+    """Items of one section joined by "or" across their bullets ("- Relapsed ALL …" / "- Or patient who still
+    refractory …"): each alone is only one alternative, so every item of the run takes the "any of" of them all.
+    """
+    runs: list[list[int]] = []
+    for index, criterion in enumerate(criteria):
+        previous = criteria[index - 1] if index else None
+        if previous is not None and previous.section == criterion.section and (
+                _OR_OPENS.match(criterion.text) or _OR_ENDS.search(previous.text)):
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    out = list(criteria)
+    for run in runs:
+        if len(run) < 2:
+            continue
+        members = [criteria[i] for i in run]
+        joined = AnyOf(children=tuple(m.rule for m in members), span=(members[0].span[0], members[-1].span[1]))
+        confidence = min(m.confidence for m in members)
+        for i in run:
+            updated = criteria[i].model_copy(update={"rule": joined, "confidence": confidence})
+            out[i] = updated.model_copy(update={"question": ask(updated)})
     return tuple(out)
 
 
@@ -140,7 +174,7 @@ def _compile_item(tree: CriteriaTree, item: CriteriaItem, recognisers: Sequence[
     notes = tuple(CriterionNote(kind=n.kind, text=n.text, span=(n.span.start, n.span.end)) for n in item.notes)
     for note in notes:
         if note.kind == "exception":
-            rule = _relaxed(rule, note, item.section)
+            rule = _relaxed(rule, note, item.section, shares_subject(note.text, item.text, load_layout()))
     category = composed.category
     if category == "other" and children:
         category = next((c.category for c in children if c.category != "other"), category)
@@ -173,12 +207,24 @@ def _question(passage: Passage) -> Question:
     return Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
 
 
-def _relaxed(rule: Rule, note: CriterionNote, section: str) -> Rule:
-    """A rule with an exception the splitter found as its own sentence: only an answer can apply it."""
+def _relaxed(rule: Rule, note: CriterionNote, section: str, related: bool) -> Rule:
+    """A rule with an exception the splitter found as its own sentence: only an answer can apply it.
+
+    An inclusion's exception that shares no subject with it ("Prior treatment with TKIs is allowed, although
+    patients must be off them for 72 hours" after "Ph+ ALL"), or that only allows on conditions ("Patients who
+    have undergone SCT are eligible provided that …"), is a further condition, not an alternative.
+    """
     question = Question(text=note.text, span=note.span)
     if section == "exclusion":
         return AllOf(children=(rule, Not(child=question, span=note.span)), span=rule.span)
+    if not related or _PROVISO.search(note.text):
+        # "… are eligible if they are > 3 weeks off cytotoxic chemotherapy": conditions on top of the criterion.
+        return AllOf(children=(rule, question), span=rule.span)
     return AnyOf(children=(rule, question), span=rule.span)
+
+
+_PROVISO = re.compile(r"\b(?:eligible|allowed|permitted)\b[^.;]{0,80}?\b(?:if|provided|as\s+long\s+as)\b",
+                      re.IGNORECASE)
 
 
 __all__ = ["COMPILER_VERSION", "CONFIDENT", "CompiledCriteria", "CompiledCriterion", "CriterionNote",

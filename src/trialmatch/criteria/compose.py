@@ -43,7 +43,9 @@ _MEASURED_WITHIN = re.compile(
     r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b",
     re.IGNORECASE,
 )
-_SENTENCE_BREAK = re.compile(r"(?<=[.;])\s+(?=[A-Z(\"“])")
+#: Where a sentence ends; a clause after ";" counts as one ("Active CNS leukemia; patients with known previous
+#: CNS leukemia may continue to receive intrathecal therapy" grants an exception in its second clause).
+_SENTENCE_BREAK = re.compile(r"(?<=[.;])\s+(?=[A-Z(\"“])|(?<=;)\s+(?=[a-z])")
 _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 _CLAUSE_BREAK = re.compile(r"[.;:]\s")
 _ENDED_BEFORE = re.compile(
@@ -55,7 +57,7 @@ _ENDED_BEFORE = re.compile(
 _EXCEPTION_FILLER = frozenset(
     "low dose doses such example examples like namely failed prior allowed will be permitted if provided ended "
     "treatment treatments therapy therapies more than weeks days months prior start protocol eligible "
-    "certain exceptions acceptable is are with the of and or for e g eg ie i".split()
+    "certain exceptions acceptable excluded is are with the of and or for e g eg ie i".split()
 )
 
 
@@ -147,12 +149,25 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     residue = _residue(passage, covered, wording.filler | lead_words)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
+        example = _EXAMPLE.search(text)
+        if example and main and main[0].start >= passage.start + example.end():
+            # "Lack of marrow involvement such as a CNS-only relapse": only the example was read, and an
+            # example is not the condition itself.
+            rule = None
+        if _SCOPE.match(text):
+            # "For participants in first relapse: failure to achieve CR after reinduction" holds only for those it
+            # names; read without them it would fail everyone else.
+            rule = None
         if rule is None:
             rule = question
         elif isinstance(rule, AnyOf):
             rule = AnyOf(children=(*rule.children, question), span=rule.span)
         elif isinstance(rule, AllOf):
             rule = AllOf(children=(*rule.children, question), span=rule.span)
+        elif main and _OR_AFTER.match(passage.source, main[-1].end, passage.end):
+            # "Hypersensitivity to immunoglobulin or to any other component of the formulation": what was not
+            # read is one more alternative, not a further condition.
+            rule = AnyOf(children=(rule, question), span=passage.span(0, len(text)))
         else:
             rule = AllOf(children=(rule, question), span=passage.span(0, len(text)))
 
@@ -245,7 +260,7 @@ def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWo
             segments.append(passage.span(start, end))
             continue
         for paren in _PARENTHESIS.finditer(sentence):
-            if wording.exception_start.match(paren.group(1).strip()):
+            if wording.exception_start.match(paren.group(1).strip()) or _PARENTHESIS_EXCEPTION.match(paren.group(1)):
                 segments.append(passage.span(start + paren.start(), start + paren.end()))
         read = [(f.start, f.end) for f in found] + [c for f in found for c in f.claimed]
         for cue in wording.exception_start.finditer(sentence):
@@ -332,6 +347,17 @@ def _blanked(source: str, start: int, end: int, claimed: list[tuple[int, int]]) 
     return "".join(chars)
 
 
+#: A gap opening a relative clause about the subject before it ("… ALL) who have …"), not an alternative to it
+#: ("… or who have …").
+_RELATIVE = re.compile(r"^(?:(?!\bor\b)[^.;])*?\b(?:who|whose)\b", re.IGNORECASE)
+_OR_AFTER = re.compile(r"\s*,?\s*(?:or|and/or)\s+(?!\s*(?:more|greater|less|fewer|higher|lower|older|younger|equal)\b)",
+                       re.IGNORECASE)
+_EXAMPLE = re.compile(r"\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance)", re.IGNORECASE)
+#: A requirement for some patients only, named first ("For participants in first relapse: …").
+_SCOPE = re.compile(r"\W*for\s+(?:the\s+)?(?:participants?|patients?|subjects?|those|children|adolescents|adults|"
+                    r"women|men|females?|males?|individuals|people|persons)\b[^:;,.]{1,120}[:,]", re.IGNORECASE)
+#: A parenthesis that leaves something out: "ALL or lymphoblastic lymphoma (excluded Burkitt lymphoma)".
+_PARENTHESIS_EXCEPTION = re.compile(r"\s*(?:excluded|excludes)\b", re.IGNORECASE)
 _CONNECTIVE = re.compile(r"\b(?:and\s*/\s*or|or|and|nor)\b", re.IGNORECASE)
 
 
@@ -353,6 +379,17 @@ def _join(units: list[tuple[Rule, str]], passage: Passage, mixed: bool) -> Rule 
         return None
     if len(units) == 1:
         return units[0][0]
+    units = _distinct(units)
+    if len(units) == 1:
+        return units[0][0]
+    # "ALL (B or T lineage) who have received … and have relapsed": what a relative clause says is said of the
+    # subject before it, whatever words hide the connective. Each side is joined on its own.
+    cut = next((i for i, (_, gap) in enumerate(units) if i and _RELATIVE.match(_PARENTHESIS.sub("", gap))), None)
+    if cut is not None:
+        sides = [_join(units[:cut], passage, mixed), _join([(units[cut][0], ""), *units[cut + 1:]], passage, mixed)]
+        parts = tuple(c for side in sides if side is not None
+                      for c in (side.children if isinstance(side, AllOf) else (side,)))
+        return AllOf(children=parts, span=_cover(parts))
     gaps = [gap for _, gap in units[1:]]
     words = set().union(*(_connective_words(gap) for gap in gaps))
     rules = tuple(rule for rule, _ in units)
@@ -367,6 +404,29 @@ def _join(units: list[tuple[Rule, str]], passage: Passage, mixed: bool) -> Rule 
         return AllOf(children=rules, span=span)
     # A bare comma list: requirements in an inclusion, alternatives in an exclusion.
     return AllOf(children=rules, span=span) if passage.section == "inclusion" else AnyOf(children=rules, span=span)
+
+
+def _distinct(units: list[tuple[Rule, str]]) -> list[tuple[Rule, str]]:
+    """The units without repeats: "Down Syndrome Patients with Down Syndrome" names one condition, not two."""
+    seen: set[str] = set()
+    out: list[tuple[Rule, str]] = []
+    for rule, gap in units:
+        meaning = _meaning(rule)
+        if meaning not in seen:
+            seen.add(meaning)
+            out.append((rule, gap))
+    return out
+
+
+def _meaning(rule: Rule) -> str:
+    """The rule without its spans, as text: equal for the same rule read at two places."""
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "span"}
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        return value
+    return repr(strip(rule.model_dump()))
 
 
 _POPULATION = frozenset("and or nor male males female females men women".split())

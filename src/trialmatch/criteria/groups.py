@@ -90,12 +90,12 @@ def settle(nodes: list[Node], layout: Layout, inherited: str | None = None) -> N
     """Kind, combine and section of every node (notes already taken out)."""
     for node in nodes:
         node.kind = _kind(node, layout)
-        node.combine = _combine(node, layout) if node.kind == "group" else None
         node.negated = False
         if inherited is not None:  # a group's sub-items belong to the group's section
             node.section = inherited
         elif node.nci and node.kind in ("criterion", "group") and _nci_exclusion(node.text, layout):
             node.section, node.negated = "exclusion", True
+        node.combine = _combine(node, layout) if node.kind == "group" else None
         settle(node.children, layout, node.section if node.kind == "group" else inherited)
 
 
@@ -143,6 +143,10 @@ def _combine(node: Node, layout: Layout) -> str:
     text = node.text
     any_cue = _last_match(layout.group_any, text)
     all_cue = _last_match(layout.group_all, text)
+    if node.section == "exclusion" and not node.negated and all_cue < 0:
+        # "Patients will be excluded if their lab results are as follows: bilirubin …; ALT …": each sub-item
+        # excludes on its own unless the parent asks for all of them.
+        return "any"
     return "any" if any_cue >= 0 and any_cue >= all_cue else "all"
 
 

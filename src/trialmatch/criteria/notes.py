@@ -114,8 +114,23 @@ def attach(roots: list[Node], notes: list[Node], layout: Layout) -> list[Node]:
 def _words(node: Node, cache: dict[int, frozenset[str]]) -> frozenset[str]:
     found = cache.get(id(node))
     if found is None:
-        found = cache[id(node)] = frozenset(_stem(w) for w in _WORDS.findall(node.text[:2000].lower()))
+        found = cache[id(node)] = _key_words(node.text)
     return found
+
+
+def _key_words(text: str) -> frozenset[str]:
+    # Numbers say nothing of a subject: "> 2 weeks off chemotherapy" is not about "creatinine ≤ 2.0 mg/dL".
+    return frozenset(_stem(w) for w in _WORDS.findall(text[:2000].lower()) if not w[0].isdigit())
+
+
+def shares_subject(note: str, criterion: str, layout: Layout) -> bool:
+    """An exception speaks of what the criterion speaks of (a key word in common), so it can relax it.
+
+    "Prior treatment with TKIs is allowed, although patients must be off them for 72 hours", a bullet of its
+    own after "Ph+ ALL with relapsed disease", shares none: it adds a condition, it does not relax that one.
+    """
+    keys = _key_words(note) - _stems(layout.stopwords) - _stems(layout.exception_generic)
+    return bool(keys & _key_words(criterion))
 
 
 def _stem(word: str) -> str:

@@ -63,6 +63,14 @@ _CUE = re.compile(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b", r
 #: Ages above this many years are not ages ("age > 1,000"): leave them to a question.
 _OLDEST = 130
 
+#: An age that names who a requirement is for ("Subjects 16 and 17 years old must also adhere to …") is no
+#: limit: reading it as one would fail everyone else. Left unread, it makes the criterion a question.
+_SUBJECT_BEFORE = re.compile(
+    r"\b(?:subjects?|patients?|participants?|those|children|adolescents|individuals|persons|people|women|men|"
+    r"females?|males?)\s+(?:who\s+are\s+|aged\s+)?$", re.IGNORECASE)
+_OBLIGATION_AFTER = re.compile(r"^\s*,?\s*(?:must|should|need|needs|will\s+(?:need|have)|are\s+required|also)\b",
+                               re.IGNORECASE)
+
 
 def recognise(passage: Passage) -> list[Found]:
     text = passage.text
@@ -92,10 +100,12 @@ def recognise(passage: Passage) -> list[Found]:
             at = "today"
             reference = _REFERENCE.match(text[end:])
             if reference:
-                when = (reference.group("when") or reference.group("when2") or "diagnosis").lower()
-                at = "diagnosis" if "diagnos" in when else "today"
+                # "when enrolled" names no group: the words themselves say which day the age is taken on.
+                at = "diagnosis" if "diagnos" in reference.group(0).lower() else "today"
                 end += reference.end()
             start = match.start()
+            if _SUBJECT_BEFORE.search(text[:start]) and _OBLIGATION_AFTER.match(text[end:]):
+                continue
             rules: list[Rule] = [
                 Age(comparator=comparator, value=value, unit=unit, at=at, span=passage.span(start, end))
                 for comparator, value, unit in limits

@@ -52,6 +52,7 @@ class _Wording:
     breastfeeding_block_after: re.Pattern[str]
     breastfeeding_block_before: re.Pattern[str]
     neither: re.Pattern[str]
+    instruction: re.Pattern[str]
     female_subject: re.Pattern[str]
     refuse: re.Pattern[str]
     medication: re.Pattern[str]
@@ -92,6 +93,7 @@ def _wording() -> _Wording:
         breastfeeding_block_after=re.compile(breastfeeding["block_after"], flags),
         breastfeeding_block_before=re.compile(breastfeeding["block_before"], flags),
         neither=re.compile(raw["neither"], flags),
+        instruction=re.compile(raw["instruction"], flags),
         female_subject=re.compile(raw["female_subject"], flags),
         refuse=re.compile(contraception["refuse"], flags),
         medication=re.compile(contraception["medication"], flags),
@@ -121,7 +123,8 @@ def recognise(passage: Passage) -> list[Found]:
     text = passage.text
     if not _wording().triggers.search(text):
         return []
-    hits = _neither(text, _without_overlaps(_pregnancy(text) + _breastfeeding(text)))
+    found = [h for h in _pregnancy(text) + _breastfeeding(text) if not _wording().instruction.search(text, 0, h.start)]
+    hits = _neither(text, _without_overlaps(found))
     hits = _listed(text, [_with_tail(text, h) for h in hits])
     hits = _negations_kept_apart(text, _without_overlaps(hits + _contraception(text)))
     hits = [_with_subject(text, h) for h in hits]
