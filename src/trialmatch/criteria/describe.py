@@ -90,13 +90,14 @@ def describe(rule: Rule) -> str:
 
 #: Canonical units as people write them: "kg/m**2" is "kg/m²"; a time unit takes a plural.
 _WRITTEN_UNITS = {"kg/m**2": "kg/m²", "mL/min/(1.73*m**2)": "mL/min/1.73 m²"}
-_TIME_UNITS = frozenset({"week", "month", "year", "day"})
+_TIME_UNITS = frozenset({"hour", "day", "week", "month", "year"})
 
 
 def written_unit(unit: str, value: float) -> str:
-    """A rule's unit as a reader expects it ("kg/m²", "3 months")."""
-    if unit in _TIME_UNITS:
-        return unit if value == 1 else f"{unit}s"
+    """A rule's unit as a reader expects it ("kg/m²", "3 months", "1 year")."""
+    single = unit.removesuffix("s")
+    if single in _TIME_UNITS:
+        return single if value == 1 else f"{single}s"
     return _WRITTEN_UNITS.get(unit, unit)
 
 

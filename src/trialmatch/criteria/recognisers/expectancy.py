@@ -51,6 +51,11 @@ _TAIL = (rf"(?:\s*,?\s*\(?\s*(?:(?:in|per|according\s+to)\s+(?:the\s+)?(?:opinio
          rf"estimate)\s+of\s+(?:the\s+)?{_JUDGE}|(?:in|per|according\s+to)\s+(?:the\s+)?{_JUDGE}\s+(?:opinion|"
          rf"judge?ment|estimation|assessment|estimate)|as\s+(?:judged|assessed|determined|estimated|documented)\s+by\s+"
          rf"(?:the\s+)?{_JUDGE})\s*\)?)?")
+_OWNER = re.compile(r"(?P<before>[\w'-]+)\s+with\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
+_PEOPLE = re.compile(r"^(?:patients?|subjects?|participants?|persons?|people|individuals?|those|adults?|children|"
+                     r"men|women|males?|females?|volunteers?|candidates?|cases?|\d+)$", re.IGNORECASE)
+#: Confidence of a life expectancy that may belong to something named before it.
+_UNSURE = 0.6
 _CUE = re.compile(r"expectancy|survival|life[\s-]+span", re.IGNORECASE)
 
 
@@ -73,10 +78,14 @@ def recognise(passage: Passage) -> list[Found]:
             if not limits:
                 continue
             span = passage.span(match.start(), match.end())
+            # "another serious disease with expected survival < 5 years": the expectancy of that disease, which
+            # the reading can't tie to it; "patients with a life expectancy …" is the patient's own.
+            owner = _OWNER.search(text, 0, match.start())
+            confidence = SURE if owner is None or _PEOPLE.search(owner.group("before")) else _UNSURE
             leaves: list[Rule] = [Lab(analyte=ANALYTE, name=_NAME, comparator=c, value=v, unit=u, span=span)
                                   for c, v, u in limits]
             rule = leaves[0] if len(leaves) == 1 else AllOf(children=tuple(leaves), span=span)
-            found.append(Found(rule, *span, category="life_expectancy", confidence=SURE))
+            found.append(Found(rule, *span, category="life_expectancy", confidence=confidence))
     return found
 
 
