@@ -70,6 +70,7 @@ class ComposeWording:
     nci_negation: re.Pattern[str]
     exception_sentence: re.Pattern[str]
     exclusion_prohibition: re.Pattern[str]
+    asks_nothing: re.Pattern[str]
     filler: frozenset[str]
     filler_meaningful: re.Pattern[str]
     group_lead: frozenset[str]
@@ -88,6 +89,7 @@ def load_wording() -> ComposeWording:
         nci_negation=re.compile(raw["nci_negation"], flags),
         exception_sentence=re.compile(raw["exception_sentence"], flags),
         exclusion_prohibition=re.compile(raw["exclusion_prohibition"], flags),
+        asks_nothing=re.compile(raw["asks_nothing"], flags),
         filler=frozenset(str(w).lower() for w in raw["filler"]),
         filler_meaningful=re.compile(raw["filler_meaningful"], flags),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
@@ -146,6 +148,9 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     if main and all(f.category in ("lab", "disease_burden") for f in main):
         # When a lab was measured ("within 14 days before enrollment") does not change who is eligible.
         covered += [passage.span(m.start(), m.end()) for m in _MEASURED_WITHIN.finditer(text)]
+    if main:
+        # Pointers into the protocol and the time a fact is assessed ("(see Appendix A)") ask nothing more.
+        covered += [passage.span(m.start(), m.end()) for m in wording.asks_nothing.finditer(text)]
     residue = _residue(passage, covered, wording.filler | lead_words)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))

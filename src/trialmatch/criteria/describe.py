@@ -51,7 +51,7 @@ def describe(rule: Rule) -> str:
         return f"{status}{rule.name}{qualifiers}{within}{_exceptions(rule.exceptions)}"
     if isinstance(rule, Lab):
         if rule.reference == "absolute":
-            amount = f"{_number(rule.value)}{' ' + rule.unit if rule.unit else ''}"
+            amount = f"{_number(rule.value)}{' ' + written_unit(rule.unit, rule.value) if rule.unit else ''}"
         else:
             amount = f"{_number(rule.value)} × {rule.reference.upper()}"
         sensitivity = f" (assay sensitivity ≤ {rule.assay_sensitivity:g})" if rule.assay_sensitivity else ""
@@ -86,6 +86,19 @@ def describe(rule: Rule) -> str:
     if isinstance(rule, Question):
         return f'question: "{rule.text}"'
     return rule.kind
+
+
+#: Canonical units as people write them: "kg/m**2" is "kg/m²"; a time unit takes a plural.
+_WRITTEN_UNITS = {"kg/m**2": "kg/m²", "mL/min/(1.73*m**2)": "mL/min/1.73 m²"}
+_TIME_UNITS = frozenset({"hour", "day", "week", "month", "year"})
+
+
+def written_unit(unit: str, value: float) -> str:
+    """A rule's unit as a reader expects it ("kg/m²", "3 months", "1 year")."""
+    single = unit.removesuffix("s")
+    if single in _TIME_UNITS:
+        return single if value == 1 else f"{single}s"
+    return _WRITTEN_UNITS.get(unit, unit)
 
 
 def _grouped(rule: Rule) -> str:

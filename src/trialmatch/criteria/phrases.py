@@ -73,8 +73,10 @@ def parse_number(text: str) -> float:
     raw = " ".join(text.translate(_SUPERSCRIPTS).lower().split()).replace("−", "-").replace("–", "-")
     if raw in _P.number_words:
         return _P.number_words[raw]
-    power = re.fullmatch(r"(?:(?P<m>[\d.,]+)\s*[x×*]\s*)?10\s*(?:\^|\*\*|e)?\s*(?P<e>-?\s*\d+)", raw)
-    if power:
+    power = re.fullmatch(r"(?:(?P<m>[\d.,]+)\s*[x×*]\s*)?10\s*(?P<op>\^|\*\*|e)?\s*(?P<e>-?\s*\d+)", raw)
+    # "10⁹" reads as "109" once folded: a power only when the text wrote one ("100 days" is a hundred days).
+    if power and (power.group("op") or power.group("m") or power.group("e").startswith("-")
+                  or text != text.translate(_SUPERSCRIPTS)):
         mantissa = float(power.group("m").replace(",", "")) if power.group("m") else 1.0
         return mantissa * 10 ** int(power.group("e").replace(" ", ""))
     return float(raw.replace(",", ""))

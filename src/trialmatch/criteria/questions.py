@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from trialmatch.criteria.describe import written_unit
 from trialmatch.criteria.rules import (
     Age,
     AllOf,
@@ -276,7 +277,7 @@ def _lab_phrase(leaf: Lab) -> str:
     comparator = _wording()["comparators"][leaf.comparator]
     name = plain_name(leaf.analyte, leaf.name)
     if leaf.reference == "absolute":
-        unit = f" {leaf.unit}" if leaf.unit else ""
+        unit = f" {written_unit(leaf.unit, leaf.value)}" if leaf.unit else ""
         return f"{name} {comparator} {_number(leaf.value)}{unit}"
     limit = "upper" if leaf.reference == "uln" else "lower"
     return f"{name} {comparator} {_number(leaf.value)} times the {limit} limit of normal"
@@ -285,7 +286,7 @@ def _lab_phrase(leaf: Lab) -> str:
 def _lab_question(leaf: Lab) -> str:
     w = _wording()["lab"]
     comparator = _wording()["comparators"][leaf.comparator]
-    unit = f" {leaf.unit}" if leaf.unit else ""
+    unit = f" {written_unit(leaf.unit, leaf.value)}" if leaf.unit else ""
     value = _number(leaf.value)
     if leaf.unit is None and leaf.reference == "absolute" and 0 < leaf.value < 0.01:
         value, unit = f"{leaf.value * 100:g}%", ""  # an MRD level of 0.0001 is said as 0.01%

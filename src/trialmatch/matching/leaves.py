@@ -19,6 +19,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from trialmatch.criteria.rules import (
+    DAYS_PER_UNIT,
     Age,
     Breastfeeding,
     Comparator,
@@ -451,6 +452,9 @@ def _in_rule_terms(leaf: Lab, fact: LabFact) -> float | None:
             return fact.value / limit_value
         factor = _factor(unit, limit_unit, _molar_mass(leaf.analyte))
         return None if factor is None else fact.value * factor / limit_value
+    if leaf.unit in DAYS_PER_UNIT:  # a life expectancy: weeks, months …
+        days = _in_days(fact)
+        return None if days is None else days / DAYS_PER_UNIT[leaf.unit]
     if leaf.unit is None or unit is None:
         if leaf.analyte == "mrd" and unit == "%":
             return fact.value / 100
@@ -462,6 +466,15 @@ def _in_rule_terms(leaf: Lab, fact: LabFact) -> float | None:
         return fact.value
     factor = _factor(unit, rule_unit, _molar_mass(leaf.analyte))
     return None if factor is None else fact.value * factor
+
+
+def _in_days(fact: LabFact) -> float | None:
+    """A measure given as a length of time ("6 months"), in days; None when its unit is no time unit."""
+    unit = (fact.unit or "").strip().lower()
+    for name, days in DAYS_PER_UNIT.items():
+        if unit in (name, name[:-1]):
+            return fact.value * days
+    return None
 
 
 def _molar_mass(analyte: str) -> float | None:

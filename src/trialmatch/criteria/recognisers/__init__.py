@@ -8,6 +8,7 @@ from trialmatch.criteria.passage import Recogniser
 from trialmatch.criteria.recognisers import (
     ages,
     conditions,
+    expectancy,
     infections,
     labs,
     performance,
@@ -25,6 +26,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     infections.recognise,
     reproduction.recognise,
     sex.recognise,
+    expectancy.recognise,
 )
 
 __all__ = ["RECOGNISERS"]

@@ -20,7 +20,7 @@ from trialmatch.criteria.phrases import (
     parse_number,
     parse_time_unit,
 )
-from trialmatch.criteria.rules import Age, AllOf, Comparator, Rule, TimeUnit
+from trialmatch.criteria.rules import Age, AllOf, AnyOf, Comparator, Rule, TimeUnit
 
 _OLD = r"(?:\s+(?:of\s+age|old|of\s+age\s+or\s+older))?"
 _RANGE_SEP = r"\s*(?:-|–|—|to|and|through|until)\s*"
@@ -33,7 +33,9 @@ _ONE = (
 _LEAD = (r"\b(?:age[ds]?|ages)\b(?:\s*\([^)]{0,20}\))?\s*(?:[:=]\s*)?(?:(?:of|is|was|must\s+be|should\s+be|at\s+"
          r"(?:the\s+time\s+of\s+)?(?:diagnosis|enrolment|enrollment|consent|screening|registration|entry)|limits?|"
          r"range|group|between|from)\s*[:,]?\s*)*")
-_CHAIN = r"\s*(?:,\s*)?(?:and|&|but|,)\s*(?:(?:age[ds]?|is|be)\s+)?"
+#: "≥ 18 and ≤ 65", "≥ 18 to < 70" (both limits); "below 18 or above 65" (either: an alternative).
+_CHAIN = r"\s*(?:,\s*)?(?:and|&|but|to|or|,)\s*(?:(?:age[ds]?|is|be)\s+)?"
+_EITHER = re.compile(r"\s*,?\s*or\b", re.IGNORECASE)
 _REFERENCE = re.compile(
     r"^\s*,?\s*(?:\(?\s*(?:at|on)\s+(?:the\s+)?(?:time|day|date)\s+of\s+(?:the\s+)?"
     r"(?P<when>initial\s+diagnosis|diagnosis|original\s+diagnosis|informed\s+consent(?:\s*/\s*assent)?|consent(?:\s*/\s*assent)?|"
@@ -113,7 +115,12 @@ def recognise(passage: Passage) -> list[Found]:
             ]
             if not rules:
                 continue
-            rule = rules[0] if len(rules) == 1 else AllOf(children=tuple(rules), span=passage.span(start, end))
+            either = bool(rest) and _EITHER.match(rest) is not None
+            if either and not (len(rules) == 2 and {r.comparator for r in rules} <= {"<", "<="}
+                               | {">", ">="} and rules[0].comparator[0] != rules[1].comparator[0]):
+                continue  # "≥ 18 or ≥ 16 with consent": not two sides of one range
+            joined = AnyOf if either else AllOf
+            rule = rules[0] if len(rules) == 1 else joined(children=tuple(rules), span=passage.span(start, end))
             found.append(Found(rule, *passage.span(start, end), category="age", confidence=SURE))
             taken.append((start, end))
     return found

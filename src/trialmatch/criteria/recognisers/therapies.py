@@ -107,8 +107,10 @@ def _wording() -> _Wording:
              rf"(?P<lead>(?:(?:{raw['prior_and_no_concurrent']}|{since_leads})\s+)*)$")
     qualifiers = raw["qualifiers"]
     qualifier_words = list(qualifiers["neutral"]) + list(qualifiers["narrowing"])
-    anchor_token = (rf"(?:(?:{_alternation([str(w) for w in raw['anchor_words']])})(?![\w-])|[+-]?\d+(?![\w-])"
-                    rf"|of\s+(?:the\s+)?{_NAME})")
+    # "of the study drug" before the bare word "of": the alternation takes the first that matches, and a
+    # name after "of" ("within 4 weeks of the first dose of ibrutinib") ends the anchor.
+    anchor_token = (rf"(?:of\s+(?:the\s+)?{_NAME}|(?:{_alternation([str(w) for w in raw['anchor_words']])})(?![\w-])"
+                    rf"|[+-]?\d+(?![\w-]))")
     anchor_body = rf"{anchor_token}(?:(?:\s+|\s*,\s*(?=day\b)|-){anchor_token})*"
     anchor = (rf"^\s*,?\s*(?:{_alternation(raw['anchor_lead'].split('|'), escape=False)})\s+{anchor_body}"
               rf"(?:\s*\(\s*{anchor_body}\s*\))?")
