@@ -11,8 +11,10 @@ one answered (closed loop). Figures: p50/p95/max latency, throughput and errors,
 - match: ``POST /api/match`` with the demo patient (a 10-year-old boy with relapsed B-ALL) as JSON, against
   open trials (the default) and against trials of any status (more trials to judge).
 
-Targets: search p95 ≤ 100 ms, match p95 ≤ 500 ms. Every response is checked (status 200, expected keys);
-a failed request counts as an error, not as a fast answer.
+Targets: search p95 ≤ 100 ms, match p95 ≤ 500 ms, with 50 clients. Each endpoint is first measured with one
+client alone (its service time), then with all of them: in a closed loop the latency under load is about
+clients ÷ throughput, so it shows how many requests per second the one server process sustains. Every
+response is checked (status 200, expected keys); a failed request counts as an error, not as a fast answer.
 """
 
 from __future__ import annotations
