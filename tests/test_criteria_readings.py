@@ -189,3 +189,23 @@ def test_a_separate_allowance_adds_a_condition_to_an_inclusion() -> None:
             "hours prior to beginning protocol therapy\n\n  -  ECOG performance status of 0, 1 or 2\n")
     first = compile_criteria(text).criteria[0]
     assert first.rule.kind == "all", describe(first.rule)  # never "Ph+ ALL, or the TKI allowance"
+
+
+@pytest.mark.parametrize("line", [
+    "No restriction about the Eastern Cooperative Oncology Group (ECOG) status",
+    "There is no limit to the number of prior regimens.",
+    "LDH there is no restriction",
+])
+def test_an_item_that_only_lifts_a_limit_is_not_a_criterion(line: str) -> None:
+    # Asked as "Does this apply to you?", a "No" would have ruled the patient out of a trial that sets no limit.
+    compiled = compile_criteria(f"Inclusion Criteria:\n- Age 18 years or older\n- {line}")
+    assert [c.text for c in compiled.criteria] == ["Age 18 years or older"]
+
+
+@pytest.mark.parametrize("line", [
+    "No limit to prior therapies with last anti-cancer treatment ≥ 2 weeks from start of treatment",
+    "No restriction on previous treatment regimens, but patients must be at least 2 weeks from chemotherapy",
+])
+def test_a_lifted_limit_with_a_condition_stays_a_criterion(line: str) -> None:
+    compiled = compile_criteria(f"Inclusion Criteria:\n- Age 18 years or older\n- {line}")
+    assert [c.text for c in compiled.criteria][1] == line
