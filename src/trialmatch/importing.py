@@ -120,7 +120,7 @@ def _prepare(item: Pending) -> PreparedTrial | Skipped:
     # finds it ready-made; if making it fails, screening builds it from the record instead.
     try:
         plan = prepared_plan(converted, prepared.compiled, str(prepared.columns["content_hash"]))
-    except Exception:  # noqa: BLE001 - a plan bug must not lose the trial
+    except Exception:  # a plan bug must not lose the trial
         plan = None
     return replace(prepared, plan=plan)
 
