@@ -8,8 +8,10 @@ the next process.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from trialmatch.criteria.compiler import CompiledCriteria
 from trialmatch.matching.stored_plan import decode_plan, encode_plan, plan_key
@@ -32,19 +34,20 @@ def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> l
     if missing:
         stored = store.stored_plans(c.rowid for c in missing)
         to_build: list[Candidate] = []
-        for candidate in missing:
-            key, encoded = stored.get(candidate.rowid, (None, b""))
-            plan = None
-            if key == plan_key(candidate.content_hash, candidate.criteria_key):
-                try:
-                    plan = decode_plan(encoded)
-                except ValueError:  # damaged or foreign bytes: build it again from the record
-                    plan = None
-            if plan is None:
-                to_build.append(candidate)
-            else:
-                cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
-                plans[candidate.rowid] = plan
+        with collector_paused():
+            for candidate in missing:
+                key, encoded = stored.pop(candidate.rowid, (None, b""))
+                plan = None
+                if key == plan_key(candidate.content_hash, candidate.criteria_key):
+                    try:
+                        plan = decode_plan(encoded)
+                    except ValueError:  # damaged or foreign bytes: build it again from the record
+                        plan = None
+                if plan is None:
+                    to_build.append(candidate)
+                else:
+                    cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+                    plans[candidate.rowid] = plan
         built = _build(store, to_build)
         for candidate in to_build:
             if (plan := built.get(candidate.rowid)) is not None:
@@ -53,6 +56,20 @@ def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> l
         _write_back(store, [(c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
                             for c in to_build if c.rowid in built])
     return [plans[c.rowid] for c in found if c.rowid in plans]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: decoding and judging thousands of plans makes millions of small
+    objects, none of them cyclic, and the collector would sweep the growing heap over and over (it took
+    most of a cold screening's time). Reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def refresh_plans(store: TrialStore, batch_size: int = 500) -> Iterator[int]:

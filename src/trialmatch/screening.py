@@ -21,7 +21,7 @@ from trialmatch.matching.trial_plan import PlanCache, TrialPlan
 from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
 from trialmatch.patients.facts import PatientFacts
 from trialmatch.places import Place, distance_km
-from trialmatch.plan_store import load_plans
+from trialmatch.plan_store import collector_paused, load_plans
 from trialmatch.store.candidates import Candidate, candidates
 from trialmatch.store.sqlite import TrialStore, site_location
 from trialmatch.trials.record import Trial
@@ -79,7 +79,11 @@ def plans_for(store: TrialStore, found: list[Candidate], cache: PlanCache | None
 
 def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None = None) -> Screening:
     """Ranked matches for ``facts`` and the questions that would settle the most of them."""
-    query = query or ScreeningQuery()
+    with collector_paused():
+        return _screen(store, facts, query or ScreeningQuery())
+
+
+def _screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -> Screening:
     view = PatientView(facts, query.as_of)
     conditions = patient_concepts(view)
     found = candidates(store, statuses=query.statuses, age_days=_age_days(view), sex=facts.sex,

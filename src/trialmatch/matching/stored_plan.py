@@ -3,7 +3,8 @@
 Building a plan from the stored record means validating the whole record and its compiled criteria,
 then describing, asking and keying every rule: 1–3 ms a trial, which is most of a cold screening. The
 encoded plan holds only what matching reads, with the descriptions, questions and rule keys already
-made; decoding it is one JSON parse and one validation of the rule trees.
+made. Decoding it is one JSON parse; each rule tree is read (and its leaf keys filed) only when a patient
+needs it evaluated, which is rare once the patient's memo holds the common rules.
 
 A stored plan is valid for the record and compiled criteria it was built from and for this code and
 data (``PLAN_VERSION``: the format, the compiler version and a digest of the bundled data files and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
@@ -27,9 +29,32 @@ from trialmatch.matching.trial_plan import PlannedCriterion, PlannedTrial, Trial
 from trialmatch.vocabulary.concepts import _user_files
 
 #: Bump when the encoding or how plans are built (descriptions, questions, keys) changes.
-PLAN_FORMAT = "1"
+PLAN_FORMAT = "2"
 
-_RULES: TypeAdapter[list[Rule]] = TypeAdapter(list[Rule])
+_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
+_FIELDS = ("id", "section", "category", "text", "span", "description", "question_id", "question", "confidence",
+           "structured", "rule_key", "computable", "may_not_apply")
+
+
+class StoredCriterion(PlannedCriterion):
+    """A criterion of a decoded plan: its rule is validated from its JSON the first time it is read."""
+
+    def __init__(self, values: dict[str, Any], rule_json: str, leaf_keys: list[str | None],
+                 plan_leaf_keys: dict[int, str]) -> None:
+        object.__setattr__(self, "__dict__", values)
+        object.__setattr__(self, "_rule_source", (rule_json, leaf_keys, plan_leaf_keys))
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only while ``rule`` is not yet in the instance's __dict__.
+        if name != "rule":
+            raise AttributeError(name)
+        rule_json, leaf_keys, plan_leaf_keys = self.__dict__["_rule_source"]
+        rule = _RULE.validate_json(rule_json)
+        for leaf, key in zip(leaves(rule), leaf_keys, strict=True):
+            if key is not None:
+                plan_leaf_keys[id(leaf)] = key
+        object.__setattr__(self, "rule", rule)
+        return rule
 
 
 @cache
@@ -63,7 +88,7 @@ def encode_plan(plan: TrialPlan) -> bytes:
     criteria = [
         [c.id, c.section, c.category, c.text, c.span, c.description, c.question_id, c.question, c.confidence,
          c.structured, c.rule_key, c.computable, c.may_not_apply,
-         [plan.leaf_keys.get(id(leaf)) for leaf in leaves(c.rule)], c.rule.model_dump(mode="json")]
+         [plan.leaf_keys.get(id(leaf)) for leaf in leaves(c.rule)], c.rule.model_dump_json()]
         for c in plan.criteria
     ]
     return orjson.dumps({"trial": [trial.id, trial.title, trial.status, trial.has_criteria_text],
@@ -74,20 +99,13 @@ def encode_plan(plan: TrialPlan) -> bytes:
 def decode_plan(encoded: bytes | str) -> TrialPlan:
     """The plan ``encode_plan`` stored. Raises ``ValueError`` when the bytes are not one."""
     data = orjson.loads(encoded)
-    rows = data["criteria"]
-    # One validation call for every rule tree: pydantic-core does it far faster than building them in Python.
-    rules = _RULES.validate_python([row[14] for row in rows])
     leaf_keys: dict[int, str] = {}
     criteria = []
-    for row, rule in zip(rows, rules, strict=True):
-        for leaf, key in zip(leaves(rule), row[13], strict=True):
-            if key is not None:
-                leaf_keys[id(leaf)] = key
-        criteria.append(PlannedCriterion(
-            id=row[0], section=row[1], category=row[2], rule=rule, text=row[3],
-            span=tuple(row[4]) if row[4] is not None else None, description=row[5], question_id=row[6],
-            question=row[7], confidence=row[8], structured=row[9], rule_key=row[10], computable=row[11],
-            may_not_apply=row[12]))
+    for row in data["criteria"]:
+        values = dict(zip(_FIELDS, row, strict=False))
+        if values["span"] is not None:
+            values["span"] = tuple(values["span"])
+        criteria.append(StoredCriterion(values, row[14], row[13], leaf_keys))
     trial_id, title, status, has_text = data["trial"]
     return TrialPlan(PlannedTrial(trial_id, title, status, has_text), TrialContext(frozenset(data["diseases"])),
                      tuple(criteria), data["uncompiled"], leaf_keys)

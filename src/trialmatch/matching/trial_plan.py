@@ -23,7 +23,7 @@ from trialmatch.trials.topics import condition_concepts
 _AGE_UNITS = {"Years": "years", "Months": "months", "Weeks": "weeks", "Days": "days", "Hours": "hours"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PlannedCriterion:
     id: str
     section: str
