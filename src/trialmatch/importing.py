@@ -11,10 +11,11 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from trialmatch.plan_store import prepared_plan
 from trialmatch.store.sqlite import ImportOutcome, PreparedTrial, SaveResult, TrialStore, prepare_trial
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
@@ -112,9 +113,16 @@ def _prepare(item: Pending) -> PreparedTrial | Skipped:
     if isinstance(converted, Skipped):
         return converted
     try:
-        return prepare_trial(converted)
+        prepared = prepare_trial(converted)
     except RecordError as error:
         return Skipped(item.location, str(error))
+    # The matching plan is made here too (in the worker when importing in parallel), so screening
+    # finds it ready-made; if making it fails, screening builds it from the record instead.
+    try:
+        plan = prepared_plan(converted, prepared.compiled, str(prepared.columns["content_hash"]))
+    except Exception:  # a plan bug must not lose the trial
+        plan = None
+    return replace(prepared, plan=plan)
 
 
 def _prepare_batch(batch: list[Pending]) -> list[PreparedTrial | Skipped]:

@@ -9,6 +9,7 @@ and the question that could settle the most trials is chosen.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from trialmatch.matching.judgement import judge_trial
@@ -16,10 +17,11 @@ from trialmatch.matching.match_trial import match_trial
 from trialmatch.matching.next_question import RankedQuestion, rank_questions
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.ranking import rank
-from trialmatch.matching.trial_plan import PlanCache, TrialPlan, build_plan
+from trialmatch.matching.trial_plan import PlanCache, TrialPlan
 from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
 from trialmatch.patients.facts import PatientFacts
 from trialmatch.places import Place, distance_km
+from trialmatch.plan_store import collector_paused, load_plans
 from trialmatch.store.candidates import Candidate, candidates
 from trialmatch.store.sqlite import TrialStore, site_location
 from trialmatch.trials.record import Trial
@@ -71,32 +73,17 @@ def _age_days(view: PatientView) -> tuple[float, float] | None:
 
 
 def plans_for(store: TrialStore, found: list[Candidate], cache: PlanCache | None = None) -> list[TrialPlan]:
-    """Each candidate's plan, from the cache or built from the stored record and compiled criteria."""
-    cache = PLANS if cache is None else cache
-    plans: dict[int, TrialPlan] = {}
-    missing: list[Candidate] = []
-    for candidate in found:
-        plan = cache.get((candidate.id, candidate.content_hash, candidate.criteria_key))
-        if plan is None:
-            missing.append(candidate)
-        else:
-            plans[candidate.rowid] = plan
-    if missing:
-        rowids = [c.rowid for c in missing]
-        trials, compiled = store.get_many(rowids), store.compiled_many(rowids)
-        for candidate in missing:
-            trial = trials.get(candidate.rowid)
-            if trial is None:
-                continue
-            plan = build_plan(trial, compiled.get(candidate.rowid))
-            cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
-            plans[candidate.rowid] = plan
-    return [plans[c.rowid] for c in found if c.rowid in plans]
+    """Each candidate's plan: from the cache, ready-made from the store, or built from the record."""
+    return load_plans(store, found, PLANS if cache is None else cache)
 
 
 def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None = None) -> Screening:
     """Ranked matches for ``facts`` and the questions that would settle the most of them."""
-    query = query or ScreeningQuery()
+    with collector_paused():
+        return _screen(store, facts, query or ScreeningQuery())
+
+
+def _screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -> Screening:
     view = PatientView(facts, query.as_of)
     conditions = patient_concepts(view)
     found = candidates(store, statuses=query.statuses, age_days=_age_days(view), sex=facts.sex,
@@ -107,10 +94,10 @@ def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None 
     shown = [j for j in judged if query.include_not_eligible or j.verdict != TrialVerdict.NOT_ELIGIBLE]
     nearest: dict[str, tuple[str, float]] = {}
     if query.near is not None:
+        rowids = {c.id: c.rowid for c in found}
+        nearest = nearest_sites(store, [rowids[j.trial_id] for j in shown], query.near)
         for judgement in shown:
-            site = nearest_site(judgement.plan.trial, query.near)
-            if site is not None:
-                nearest[judgement.trial_id] = site
+            if (site := nearest.get(judgement.trial_id)) is not None:
                 judgement.distance_km = site[1]
     ranked = rank(shown)
     matches = []
@@ -121,6 +108,25 @@ def screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery | None 
             match = match.model_copy(update={"nearest_site": name, "distance_km": distance})
         matches.append(match)
     return Screening(matches, len(judged), counts, rank_questions(ranked))
+
+
+def nearest_sites(store: TrialStore, rowids: list[int], near: Place) -> dict[str, tuple[str, float]]:
+    """Each trial's site nearest to ``near`` (by trial id): its name and the distance in km.
+
+    Read from the store's site rows, placed when the trial was saved (the record's own coordinates, else
+    its city from the gazetteer), so only the trials shown are read, and only their sites.
+    """
+    best: dict[str, tuple[float, int, str]] = {}
+    rows = store.db.execute(
+        "SELECT t.id, s.position, s.facility, s.city, s.country, s.lat, s.lon FROM sites s "
+        "JOIN trials t ON t.rowid = s.trial_rowid "
+        "WHERE s.trial_rowid IN (SELECT value FROM json_each(?)) AND s.lat IS NOT NULL AND s.lon IS NOT NULL",
+        (json.dumps(rowids),))
+    for trial_id, position, facility, city, country, lat, lon in rows:
+        distance = distance_km(near.lat, near.lon, lat, lon)
+        if (held := best.get(trial_id)) is None or (distance, position) < held[:2]:
+            best[trial_id] = (distance, position, ", ".join(p for p in (facility, city, country) if p))
+    return {trial_id: (name, round(distance, 1)) for trial_id, (distance, _, name) in best.items()}
 
 
 def nearest_site(trial: Trial, near: Place) -> tuple[str, float] | None:

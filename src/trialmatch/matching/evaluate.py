@@ -57,3 +57,24 @@ def _walk(rule: Rule, view: PatientView, trial: TrialContext, outcome: RuleOutco
     if result.note and result.note not in outcome.notes:
         outcome.notes.append(result.note)
     return result.truth
+
+
+def rule_truth(rule: Rule, view: PatientView, trial: TrialContext, leaf_keys: dict[int, str]) -> Truth:
+    """The rule's truth alone, as ``evaluate_rule`` finds it, without gathering evidence (for verdicts)."""
+    if isinstance(rule, AllOf):
+        if not rule.children:
+            return True
+        return kleene_all([rule_truth(child, view, trial, leaf_keys) for child in rule.children])
+    if isinstance(rule, AnyOf):
+        return kleene_any([rule_truth(child, view, trial, leaf_keys) for child in rule.children])
+    if isinstance(rule, Not):
+        return kleene_not(rule_truth(rule.child, view, trial, leaf_keys))
+    if rule.kind == "question":
+        return None
+    key = leaf_keys.get(id(rule))
+    result = view.leaf_results.get(key) if key else None
+    if result is None:
+        result = evaluate_leaf(rule, view, trial)
+        if key:
+            view.leaf_results[key] = result
+    return result.truth

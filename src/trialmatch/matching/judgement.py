@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trialmatch.matching.evaluate import evaluate_rule
+from trialmatch.matching.evaluate import rule_truth
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan, answer_truth
 from trialmatch.matching.truth import NA, Truth
@@ -44,21 +44,11 @@ class Judgement:
 
 def criterion_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) -> Truth:
     """The criterion's truth for this patient after the safety caps and answers (see ``match_trial``)."""
-    if not criterion.computable and not criterion.may_not_apply:
-        truth: Truth = None  # facts can't settle it: only an answer can, so there is nothing to evaluate
-    else:
-        key = criterion.rule_key
-        cache_key = (key, criterion.computable)
-        truth = view.truths.get(cache_key, _MISSING)
-        if truth is _MISSING:
-            outcome = view.evaluated.get(key)
-            if outcome is None:
-                outcome = evaluate_rule(criterion.rule, view, plan.context, plan.leaf_keys)
-                view.evaluated[key] = outcome
-            truth = outcome.truth
-            if truth is not None and truth is not NA and not criterion.computable:
-                truth = None
-            view.truths[cache_key] = truth
+    truth: Truth = None
+    if criterion.computable or criterion.may_not_apply:
+        truth = _raw_truth(criterion, view, plan)
+        if not criterion.computable and truth is not NA:
+            truth = None  # only "does not apply" stands when facts alone can't settle the rule
     if truth is None and view.answers:
         answer = view.answers.get(criterion.question_id)
         if answer is not None:
@@ -66,14 +56,34 @@ def criterion_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialP
     return truth
 
 
+def _raw_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) -> Truth:
+    """The rule's truth from the facts, before the caps: once per rule key and patient."""
+    truth = view.truths.get(criterion.rule_key, _MISSING)
+    if truth is _MISSING:
+        truth = view.truths[criterion.rule_key] = rule_truth(criterion.rule, view, plan.context, plan.leaf_keys)
+    return truth
+
+
 def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool = True) -> Judgement:
     opened: list[OpenCriterion | PlannedCriterion] = []
     deciding: list[str] = []
+    truths, answers = view.truths, view.answers
+    # criterion_truth, inlined: this loop runs for every criterion of every candidate trial.
     for criterion in plan.criteria:
-        truth = criterion_truth(criterion, view, plan)
+        truth: Truth = None
+        if criterion.computable or criterion.may_not_apply:
+            truth = truths.get(criterion.rule_key, _MISSING)
+            if truth is _MISSING:
+                truth = _raw_truth(criterion, view, plan)
+            if not criterion.computable and truth is not NA:
+                truth = None
         if truth is None:
-            opened.append(criterion)  # it has the id, question_id, question and text an open item needs
-        elif truth is not NA and (truth is False) == (criterion.section == "inclusion"):
+            answer = answers.get(criterion.question_id) if answers else None
+            truth = _ANSWERS[answer] if answer is not None else None
+            if truth is None:
+                opened.append(criterion)  # it has the id, question_id, question and text an open item needs
+                continue
+        if truth is not NA and (truth is False) == (criterion.section == "inclusion"):
             deciding.append(criterion.id)
             if stop_when_excluded:
                 break

@@ -393,6 +393,7 @@ def evaluate_infection(leaf: Infection, view: PatientView, trial: TrialContext) 
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # a pint conversion takes a while, and the same few unit pairs recur
 def _factor(from_unit: str, to_unit: str, mass: float | None) -> float | None:
     try:
         return convert(1.0, from_unit, to_unit, mass)

@@ -76,13 +76,12 @@ def match_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
         results.append(_unread_criteria(plan, view))
     trial = plan.trial
     return TrialMatch.model_construct(trial_id=trial.id, title=trial.title, nearest_site=None, distance_km=None,
-                      status=trial.overall_status.value if trial.overall_status else None,
+                      status=trial.status,
                       verdict=trial_verdict(results), criteria=tuple(results))
 
 
 def _unread_criteria(plan: TrialPlan, view: PatientView) -> CriterionResult:
-    has_text = bool((plan.trial.eligibility.criteria_text or "").strip())
-    text = ("The eligibility criteria could not be read automatically." if has_text
+    text = ("The eligibility criteria could not be read automatically." if plan.trial.has_criteria_text
             else "The record lists no eligibility criteria beyond its age and sex limits.")
     question = "Has the study team confirmed that you meet the trial's other eligibility criteria?"
     question_id = f"q-{plan.trial.id}-criteria"

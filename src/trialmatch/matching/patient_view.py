@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -52,8 +52,8 @@ class PatientView:
     evaluated: dict[str, Any] = field(default_factory=dict)
     #: Leaf evaluations already made for this patient, by leaf key (``TrialPlan.leaf_keys``).
     leaf_results: dict[str, Any] = field(default_factory=dict)
-    #: Criterion truths after the safety caps, by (rule key, computable).
-    truths: dict[tuple[str, bool], Any] = field(default_factory=dict)
+    #: Rule truths from the facts alone (before the safety caps and answers), by rule key.
+    truths: dict[str, Any] = field(default_factory=dict)
 
     def _tag(self, facts: list[FactT], attribute: str = "concept") -> list[Tagged[FactT]]:
         tagged = []
@@ -141,6 +141,8 @@ class PatientView:
         return [t for t in self.conditions if t.fact.present and "cancer" in t.concepts]
 
 
+# Calendar arithmetic is slow (relativedelta) and the same few limits recur in every trial: remember them.
+@lru_cache(maxsize=65_536)
 def anniversary(born: dt.date, value: float, unit: str) -> dt.date:
     """The date someone born on ``born`` reaches ``value`` ``unit`` of age (fractions counted in days)."""
     if unit == "hours":
@@ -153,6 +155,7 @@ def anniversary(born: dt.date, value: float, unit: str) -> dt.date:
     return date
 
 
+@lru_cache(maxsize=65_536)
 def shift(date: dt.date, value: float, unit: str, *, back: bool = True) -> dt.date:
     """``date`` moved ``value`` ``unit`` back (or forward) in calendar terms."""
     if unit == "hours":

@@ -1,7 +1,9 @@
 """A trial made ready for matching: its structured limits and compiled criteria, with question ids.
 
-Built once per trial and reused for every patient (``plan_for`` caches by trial id and criteria hash),
-so matching many patients never re-describes or re-hashes a rule.
+Built once per trial and reused for every patient (``screening.plans_for`` caches plans by trial and
+criteria hash, and the store keeps them ready-made: ``stored_plan``), so matching many patients never
+re-describes or re-hashes a rule. A plan keeps only what matching shows of the trial (``PlannedTrial``),
+not the whole record.
 """
 
 from __future__ import annotations
@@ -51,9 +53,20 @@ class PlannedCriterion:
 
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedTrial:
+    """What a match shows of the trial itself."""
+
+    id: str
+    title: str | None
+    status: str | None
+    #: The record has eligibility criteria text (else only its age and sex limits say who may join).
+    has_criteria_text: bool
+
+
 @dataclass(frozen=True)
 class TrialPlan:
-    trial: Trial
+    trial: PlannedTrial
     context: TrialContext
     criteria: tuple[PlannedCriterion, ...]
     #: The record has criteria text that was not compiled (or none at all): someone must read it.
@@ -132,26 +145,35 @@ def build_plan(trial: Trial, compiled: CompiledCriteria | None) -> TrialPlan:
                           may_not_apply=any(leaf.kind == "contraception" for leaf in leaves(c.rule)),
                           answer_negates=asks_the_opposite(c.rule, c.text))
                   for c in criteria)
-    return TrialPlan(trial, context, keyed, uncompiled, leaf_keys)
+    planned = PlannedTrial(trial.id, trial.title, trial.overall_status.value if trial.overall_status else None,
+                           has_text)
+    return TrialPlan(planned, context, keyed, uncompiled, leaf_keys)
 
 
 def rule_key(rule: Rule, context: TrialContext, leaf_keys: dict[int, str] | None = None) -> str:
     """The rule's meaning, without spans; with the trial's diseases when a leaf refers to them.
 
     Equal keys mean equal rules (different keys may still mean the same rule: that only costs a memo miss).
-    ``leaf_keys`` collects each leaf's own key by ``id(leaf)``.
+    A leaf's key is a 128-bit digest of its JSON, so keys stay short and plans stored in the store carry
+    them ready-made. ``leaf_keys`` collects each leaf's own key by ``id(leaf)``.
     """
     if isinstance(rule, AllOf | AnyOf):
         return f"{rule.kind}(" + ",".join(rule_key(child, context, leaf_keys) for child in rule.children) + ")"
     if isinstance(rule, Not):
         return "not(" + rule_key(rule.child, context, leaf_keys) + ")"
-    key = rule.model_dump_json(exclude={"span"})
-    if (rule.kind == "condition" and rule.concept in ("disease_under_study", "other_malignancy")) or (
-            rule.kind == "age" and rule.at == "diagnosis"):
-        key += "|" + ",".join(sorted(context.disease_concepts))
+    meaning = rule.model_dump_json(exclude={"span"})
+    if refers_to_trial_disease(rule):
+        meaning += "|" + ",".join(sorted(context.disease_concepts))
+    key = hashlib.blake2b(meaning.encode("utf-8"), digest_size=16).hexdigest()
     if leaf_keys is not None:
         leaf_keys[id(rule)] = key
     return key
+
+
+def refers_to_trial_disease(leaf: Rule) -> bool:
+    """The leaf's meaning depends on the trial's own diseases ("relapsed disease", "age at diagnosis")."""
+    return (leaf.kind == "condition" and leaf.concept in ("disease_under_study", "other_malignancy")) or (
+        leaf.kind == "age" and leaf.at == "diagnosis")
 
 
 class PlanCache:

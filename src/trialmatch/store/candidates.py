@@ -44,14 +44,17 @@ def candidates(store: TrialStore, *, statuses: list[str] | None = None, age_days
         where.append("(t.sex IS NULL OR t.sex IN ('ALL', :sex))")
         params["sex"] = sex.upper()
     if conditions:
-        where.append("t.rowid IN (SELECT trial_rowid FROM trial_conditions "
+        # With a status filter, the (few) trials of those statuses are read by index and tested against the
+        # disease list ("+" keeps SQLite from driving the query by the much longer list instead).
+        where.append(("+" if statuses else "") + "t.rowid IN (SELECT trial_rowid FROM trial_conditions "
                      "WHERE concept IN (SELECT value FROM json_each(:conditions)))")
         params["conditions"] = json.dumps(sorted(conditions))
     if trial_ids:
         where.append("t.id IN (SELECT value FROM json_each(:ids))")
         params["ids"] = json.dumps(trial_ids)
+    # The compiled criteria's key is read from its covering index, never from the large compiled rows.
     sql = ("SELECT t.rowid, t.id, t.content_hash, "
            "coalesce(c.compiler_version || ':' || c.criteria_hash, '-') AS criteria_key "
-           "FROM trials t LEFT JOIN compiled_criteria c ON c.rowid = t.rowid"
+           "FROM trials t LEFT JOIN compiled_criteria c INDEXED BY compiled_criteria_key ON c.rowid = t.rowid"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.rowid")
     return [Candidate(r[0], r[1], r[2], r[3]) for r in store.db.execute(sql, params)]

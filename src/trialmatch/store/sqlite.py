@@ -123,6 +123,14 @@ CREATE TABLE IF NOT EXISTS trial_conditions (
     PRIMARY KEY (concept, trial_rowid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS trial_conditions_trial ON trial_conditions(trial_rowid);
+-- Which compiled criteria a trial has, readable without touching the (large) compiled JSON.
+CREATE INDEX IF NOT EXISTS compiled_criteria_key ON compiled_criteria(rowid, compiler_version, criteria_hash);
+-- Each trial's matching plan, ready-made (matching.stored_plan); plan_key says what it was built from.
+CREATE TABLE IF NOT EXISTS match_plans (
+    rowid INTEGER PRIMARY KEY REFERENCES trials(rowid) ON DELETE CASCADE,
+    plan_key TEXT NOT NULL,
+    plan BLOB NOT NULL
+);
 """
 
 
@@ -256,6 +264,28 @@ class TrialStore:
         )
         return {row["rowid"]: CompiledCriteria.model_validate_json(row["compiled"]) for row in rows}
 
+    def stored_plans(self, rowids: Iterable[int]) -> dict[int, tuple[str, bytes]]:
+        """The stored matching plans of these trials with their keys (see ``matching.stored_plan``)."""
+        rows = self.db.execute(
+            "SELECT rowid, plan_key, plan FROM match_plans WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(rowids)),),
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def save_plans(self, plans: Iterable[tuple[int, str, bytes]]) -> None:
+        """Store (rowid, plan key, encoded plan) rows, replacing older plans of the same trials."""
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO match_plans (rowid, plan_key, plan) VALUES (?, ?, ?)",
+                                plans)
+
+    def plan_sources(self) -> Iterator[tuple[int, str, str, str | None]]:
+        """Every trial's rowid, content hash, compiled-criteria key and stored plan key (None if it has none)."""
+        yield from self.db.execute(
+            "SELECT t.rowid, t.content_hash, coalesce(c.compiler_version || ':' || c.criteria_hash, '-'), "
+            "p.plan_key FROM trials t LEFT JOIN compiled_criteria c ON c.rowid = t.rowid "
+            "LEFT JOIN match_plans p ON p.rowid = t.rowid ORDER BY t.rowid"
+        )
+
     def stale_compiled(self) -> int:
         """How many trials have no compiled criteria, or criteria from another compiler version."""
         return self.db.execute(
@@ -382,6 +412,7 @@ class TrialStore:
             self.db.execute("INSERT INTO trial_records (rowid, record) VALUES (?, ?)", (rowid, prepared.record))
             self._index(rowid, prepared, sites)
             self._save_compiled(rowid, prepared.compiled)
+            self._save_plan(rowid, prepared.plan)
             return SaveResult(ImportOutcome.IMPORTED, prepared.id)
         if existing["content_hash"] == prepared.columns["content_hash"]:
             self._save_compiled(existing["rowid"], prepared.compiled, only_if_stale=True)
@@ -403,6 +434,7 @@ class TrialStore:
         self.db.execute("UPDATE trial_records SET record = ? WHERE rowid = ?", (prepared.record, rowid))
         self._index(rowid, prepared, sites)
         self._save_compiled(rowid, prepared.compiled)
+        self._save_plan(rowid, prepared.plan)
         return SaveResult(ImportOutcome.UPDATED, prepared.id, changed_fields=tuple(changed))
 
     def _save_compiled(self, rowid: int, compiled: str | None, only_if_stale: bool = False) -> None:
@@ -419,6 +451,11 @@ class TrialStore:
             "VALUES (?, ?, ?, ?)",
             (rowid, parsed["compiler_version"], parsed["criteria_hash"], compiled),
         )
+
+    def _save_plan(self, rowid: int, plan: tuple[str, bytes] | None) -> None:
+        if plan is None:  # an older plan's key no longer fits the record: matching rebuilds it
+            return
+        self.db.execute("INSERT OR REPLACE INTO match_plans (rowid, plan_key, plan) VALUES (?, ?, ?)", (rowid, *plan))
 
     def _index(self, rowid: int, prepared: PreparedTrial, sites: list[tuple[object, ...]]) -> None:
         self.db.execute(
@@ -481,6 +518,8 @@ class PreparedTrial:
     compiled: str | None = None
     #: The diseases the trial studies (``trials.topics.condition_concepts``).
     conditions: tuple[str, ...] = ()
+    #: The trial's matching plan, ready-made: (plan key, encoded plan), if the importer made one.
+    plan: tuple[str, bytes] | None = None
 
 
 def prepare_trial(trial: Trial) -> PreparedTrial:

@@ -1,0 +1,115 @@
+"""Trials' matching plans: from memory, else ready-made from the store, else built from the record.
+
+Screening reads the plans of every candidate. A plan kept in the store (``matching.stored_plan``) loads
+in a fraction of the time it takes to build one from the record, so importing stores each trial's plan,
+``trialmatch compile`` refreshes the stale ones, and a plan that had to be built is written back for
+the next process.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from trialmatch.criteria.compiler import CompiledCriteria
+from trialmatch.matching.stored_plan import decode_plan, encode_plan, plan_key
+from trialmatch.matching.trial_plan import PlanCache, TrialPlan, build_plan
+from trialmatch.store.candidates import Candidate
+from trialmatch.store.sqlite import TrialStore
+from trialmatch.trials.record import Trial
+
+
+def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> list[TrialPlan]:
+    """Each candidate's plan, in the order found (trials deleted meanwhile are left out)."""
+    plans: dict[int, TrialPlan] = {}
+    missing: list[Candidate] = []
+    for candidate in found:
+        plan = cache.get((candidate.id, candidate.content_hash, candidate.criteria_key))
+        if plan is None:
+            missing.append(candidate)
+        else:
+            plans[candidate.rowid] = plan
+    if missing:
+        stored = store.stored_plans(c.rowid for c in missing)
+        to_build: list[Candidate] = []
+        with collector_paused():
+            for candidate in missing:
+                key, encoded = stored.pop(candidate.rowid, (None, b""))
+                plan = None
+                if key == plan_key(candidate.content_hash, candidate.criteria_key):
+                    try:
+                        plan = decode_plan(encoded)
+                    except ValueError:  # damaged or foreign bytes: build it again from the record
+                        plan = None
+                if plan is None:
+                    to_build.append(candidate)
+                else:
+                    cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+                    plans[candidate.rowid] = plan
+        built = _build(store, to_build)
+        for candidate in to_build:
+            if (plan := built.get(candidate.rowid)) is not None:
+                cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+                plans[candidate.rowid] = plan
+        _write_back(store, [(c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
+                            for c in to_build if c.rowid in built])
+    return [plans[c.rowid] for c in found if c.rowid in plans]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: decoding and judging thousands of plans makes millions of small
+    objects, none of them cyclic, and the collector would sweep the growing heap over and over (it took
+    most of a cold screening's time). Reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def refresh_plans(store: TrialStore, batch_size: int = 500) -> Iterator[int]:
+    """Build and store the plans that are missing or stale; yields how many were stored, batch by batch."""
+    stale = [Candidate(rowid, "", content_hash, criteria_key)
+             for rowid, content_hash, criteria_key, key in store.plan_sources()
+             if key != plan_key(content_hash, criteria_key)]
+    for start in range(0, len(stale), batch_size):
+        batch = stale[start : start + batch_size]
+        built = _build(store, batch)
+        store.save_plans((c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
+                         for c in batch if c.rowid in built)
+        yield len(built)
+
+
+def prepared_plan(trial: Trial, compiled_json: str | None, content_hash: str) -> tuple[str, bytes] | None:
+    """The (key, encoded plan) to store with a trial being imported, from its compiled criteria JSON."""
+    compiled = CompiledCriteria.model_validate_json(compiled_json) if compiled_json is not None else None
+    criteria_key = f"{compiled.compiler_version}:{compiled.criteria_hash}" if compiled is not None else "-"
+    return plan_key(content_hash, criteria_key), encode_plan(build_plan(trial, compiled))
+
+
+def _build(store: TrialStore, found: list[Candidate]) -> dict[int, TrialPlan]:
+    if not found:
+        return {}
+    rowids = [c.rowid for c in found]
+    trials, compiled = store.get_many(rowids), store.compiled_many(rowids)
+    return {rowid: build_plan(trial, compiled.get(rowid)) for rowid, trial in trials.items()}
+
+
+def _write_back(store: TrialStore, rows: list[tuple[int, str, bytes]]) -> None:
+    """Keep what was built for the next process; a store that can't be written now just stays as it was."""
+    if not rows:
+        return
+    # Wait briefly at most: a screening must not stall behind an import that holds the write lock.
+    timeout = store.db.execute("PRAGMA busy_timeout").fetchone()[0]
+    store.db.execute("PRAGMA busy_timeout = 200")
+    try:
+        store.save_plans(rows)
+    except sqlite3.OperationalError:  # read-only file, or another process is writing: not needed to answer
+        pass
+    finally:
+        store.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
