@@ -127,3 +127,11 @@ def test_screening_agrees_with_matching_each_trial_from_its_record(demo_store: T
         assert trial is not None
         expected = match_trial(view, build_plan(trial, demo_store.compiled(trial.id)))
         assert match == expected
+
+
+def test_a_stored_plan_keeps_every_field_of_a_criterion() -> None:
+    from trialmatch.matching.stored_plan import _FIELDS
+    from trialmatch.matching.trial_plan import PlannedCriterion
+
+    # A field left out would silently read as its class default from every stored plan.
+    assert {*_FIELDS, "rule"} == {f.name for f in dataclasses.fields(PlannedCriterion)}

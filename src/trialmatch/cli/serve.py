@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from trialmatch.cli import DbOption, _open_store, app, console
+from trialmatch.store.sqlite import DB_PATH_ENV
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (a container's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
 
 
 @app.command("serve")
@@ -16,16 +27,25 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 makes it reachable from other machines")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Server processes answering requests side by side [default: one per CPU]")] = None,
 ) -> None:
     """Start the web app and REST API (loads the bundled demo corpus when the store is empty)."""
     import uvicorn
 
-    from trialmatch.web import create_app
+    from trialmatch.web.app import SECRET_KEY_ENV
 
     with _open_store(db) as store:
         path: Path = store.path
         count = store.count()
+    processes = workers or cpu_count()
+    # Each worker process builds its own app from the environment: this store, and one key for the forms'
+    # CSRF tokens, so a form served by one worker is accepted by another. Fresh per run, so tokens die with it.
+    os.environ[DB_PATH_ENV] = str(path.resolve())
+    os.environ.setdefault(SECRET_KEY_ENV, secrets.token_urlsafe(32))
     console.print(f"TrialMatch is running at [bold]http://{host}:{port}/[/bold] "
-                  f"({count} trials; API docs at http://{host}:{port}/api/docs). Press Ctrl+C to stop.")
+                  f"({count} trials, {processes} worker process{'es' if processes > 1 else ''}; "
+                  f"API docs at http://{host}:{port}/api/docs). Press Ctrl+C to stop.")
     # No access log: URLs can carry a patient's age, sex or place.
-    uvicorn.run(create_app(path), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run("trialmatch.web.app:app_from_environment", factory=True, host=host, port=port, workers=processes,
+                access_log=False, log_level="warning")

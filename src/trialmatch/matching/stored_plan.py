@@ -29,11 +29,11 @@ from trialmatch.matching.trial_plan import PlannedCriterion, PlannedTrial, Trial
 from trialmatch.vocabulary.concepts import _user_files
 
 #: Bump when the encoding or how plans are built (descriptions, questions, keys) changes.
-PLAN_FORMAT = "2"
+PLAN_FORMAT = "3"
 
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 _FIELDS = ("id", "section", "category", "text", "span", "description", "question_id", "question", "confidence",
-           "structured", "rule_key", "computable", "may_not_apply")
+           "structured", "rule_key", "computable", "may_not_apply", "answer_negates")
 
 
 class StoredCriterion(PlannedCriterion):
@@ -87,7 +87,7 @@ def encode_plan(plan: TrialPlan) -> bytes:
     trial = plan.trial
     criteria = [
         [c.id, c.section, c.category, c.text, c.span, c.description, c.question_id, c.question, c.confidence,
-         c.structured, c.rule_key, c.computable, c.may_not_apply,
+         c.structured, c.rule_key, c.computable, c.may_not_apply, c.answer_negates,
          [plan.leaf_keys.get(id(leaf)) for leaf in leaves(c.rule)], c.rule.model_dump_json()]
         for c in plan.criteria
     ]
@@ -105,7 +105,7 @@ def decode_plan(encoded: bytes | str) -> TrialPlan:
         values = dict(zip(_FIELDS, row, strict=False))
         if values["span"] is not None:
             values["span"] = tuple(values["span"])
-        criteria.append(StoredCriterion(values, row[14], row[13], leaf_keys))
+        criteria.append(StoredCriterion(values, row[15], row[14], leaf_keys))
     trial_id, title, status, has_text = data["trial"]
     return TrialPlan(PlannedTrial(trial_id, title, status, has_text), TrialContext(frozenset(data["diseases"])),
                      tuple(criteria), data["uncompiled"], leaf_keys)

@@ -8,6 +8,8 @@ leukemia" and a search for "leukaemia" finds every kind of leukaemia.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from functools import lru_cache
 
 from trialmatch.trials.record import Trial
@@ -68,3 +70,26 @@ def index_columns(trial: Trial) -> tuple[str, str, str, str, str, str, str]:
         joined([trial.eligibility.criteria_text]),
         " ".join(concept_token(c) for c in topic_concepts(trial)),
     )
+
+
+_tokenizer_lock = threading.Lock()
+_tokenizer_tables: dict[str, sqlite3.Connection] = {}
+
+
+@lru_cache(maxsize=16384)
+def indexed_terms(phrase: str, tokenize: str) -> tuple[str, ...]:
+    """The terms an FTS5 index with the tokenizer ``tokenize`` holds for ``phrase``, in order (folded, stemmed).
+
+    Asked of SQLite itself, so "transplant" and "transplantation" come out the same exactly when the index
+    can't tell them apart. Cached: vocabulary names repeat in every search that names their concept.
+    """
+    with _tokenizer_lock:
+        db = _tokenizer_tables.get(tokenize)
+        if db is None:
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.execute(f"CREATE VIRTUAL TABLE words USING fts5(text, tokenize = {tokenize})")
+            db.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(words, 'instance')")
+            _tokenizer_tables[tokenize] = db
+        db.execute("DELETE FROM words")
+        db.execute("INSERT INTO words(rowid, text) VALUES (1, ?)", (phrase,))
+        return tuple(row[0] for row in db.execute("SELECT term FROM terms ORDER BY offset"))

@@ -12,13 +12,14 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from trialmatch.places import EARTH_RADIUS_KM, Place, bounding_box, country_code, distance_km
-from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token
+from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token, indexed_terms
 from trialmatch.store.sqlite import TrialStore, site_location
 from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
-from trialmatch.vocabulary import load_vocabulary, normalize_spelling
+from trialmatch.vocabulary import Vocabulary, load_vocabulary, normalize_spelling
 
 SortOrder = Literal["relevance", "distance", "updated"]
 
@@ -34,6 +35,8 @@ _STOPWORDS = frozenset(
     "patient patients people who".split()
 )
 _WORD = re.compile(r"\w+")
+#: The tokenizer clause of an FTS5 table's CREATE statement.
+_TOKENIZE = re.compile(r"tokenize\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
 
 
 class SearchError(ValueError):
@@ -86,7 +89,7 @@ class SearchResults:
 
 def search(store: TrialStore, query: SearchQuery) -> SearchResults:
     """Trials matching ``query``, ranked and paged."""
-    match = build_match_expression(query.text)
+    match = build_match_expression(query.text, _index_tokenizer(store))
     if query.text.strip() and match is None:
         raise SearchError(f"nothing to search for in {query.text!r}; use more specific words")
     if query.sort == "distance" and query.near is None:
@@ -114,10 +117,6 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
     condition = " AND ".join(where) or "1 = 1"
     in_range = " WHERE distance <= :radius" if query.near is not None else ""
     outer = f"FROM (SELECT {', '.join(columns)} FROM {source} WHERE {condition}){in_range}"
-    # Counting needs no relevance scores, and stops at the limit.
-    unscored = [c for c in columns if not c.endswith(" AS score")]
-    counted = f"SELECT 1 FROM (SELECT {', '.join(unscored)} FROM {source} WHERE {condition}){in_range}"
-    total = store.db.execute(f"SELECT count(*) FROM ({counted} LIMIT {COUNT_LIMIT + 1})", params).fetchone()[0]
     order = {
         "relevance": "score, last_update DESC, id" if match else "last_update DESC, id",
         "updated": "last_update DESC, id",
@@ -127,6 +126,13 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
         f"SELECT rowid, score {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "limit": query.limit, "offset": query.offset},
     ).fetchall()
+    if len(rows) < query.limit and (rows or query.offset == 0):
+        total = query.offset + len(rows)  # the last page: the rows before it and on it are all there are
+    else:
+        # Counting needs no relevance scores, and stops at the limit.
+        unscored = [c for c in columns if not c.endswith(" AS score")]
+        counted = f"SELECT 1 FROM (SELECT {', '.join(unscored)} FROM {source} WHERE {condition}){in_range}"
+        total = store.db.execute(f"SELECT count(*) FROM ({counted} LIMIT {COUNT_LIMIT + 1})", params).fetchone()[0]
     trials = store.get_many(r["rowid"] for r in rows)
     hits = [
         SearchHit(trials[r["rowid"]], r["score"], _nearest_site(trials[r["rowid"]], query))
@@ -166,22 +172,60 @@ def _nearest_site_distance(query: SearchQuery, params: dict[str, object]) -> tup
     return _HAVERSINE, box
 
 
-def build_match_expression(text: str) -> str | None:
-    """The FTS5 expression for a user's words, with concepts expanded to all their names."""
+def build_match_expression(text: str, tokenize: str | None = None) -> str | None:
+    """The FTS5 expression for a user's words, with concepts expanded to all their names.
+
+    With the index's ``tokenize`` setting, a concept's names that the index reads alike ("stem cell
+    transplant", "stem cell transplants") are asked for once, and names containing another of its names
+    ("hematopoietic stem cell transplant" contains "stem cell transplant") not at all: the trials found are
+    the same, and a search for "B-ALL" asks for 13 phrases instead of 31.
+    """
     if not text.strip():
         return None
-    vocabulary = load_vocabulary()
+    return _match_expression(load_vocabulary(), text, tokenize)
+
+
+@lru_cache(maxsize=4096)
+def _match_expression(vocabulary: Vocabulary, text: str, tokenize: str | None) -> str | None:
+    # Cached per vocabulary object, so a reloaded vocabulary is never read from a stale entry.
     groups: list[str] = []
     cursor = 0
     for found in vocabulary.find(text):
         groups.extend(_word_terms(text[cursor : found.start]))
         concept = found.concept
         names = {normalize_spelling(name) for name in (concept.name, *concept.synonyms)}
-        alternatives = [f"concepts:{concept_token(concept.id)}"] + [_phrase(n) for n in sorted(names) if _phrase(n)]
+        phrases = list(dict.fromkeys(p for n in sorted(names) if (p := _phrase(n))))
+        if tokenize is not None:
+            phrases = _fewest_phrases(phrases, tokenize)
+        alternatives = [f"concepts:{concept_token(concept.id)}", *phrases]
         groups.append("(" + " OR ".join(alternatives) + ")")
         cursor = found.end
     groups.extend(_word_terms(text[cursor:]))
-    return " AND ".join(groups) if groups else None
+    # "B-ALL" as the condition and again in the words: one group is enough to find the same trials.
+    return " AND ".join(dict.fromkeys(groups)) if groups else None
+
+
+def _fewest_phrases(phrases: list[str], tokenize: str) -> list[str]:
+    """The phrases whose OR finds the same rows: one per indexed term sequence, none containing another."""
+    by_terms: dict[tuple[str, ...], str] = {}
+    for phrase in phrases:
+        by_terms.setdefault(indexed_terms(phrase.strip('"'), tokenize), phrase)
+    if () in by_terms:  # a name the tokenizer reads as nothing: keep everything as it was
+        return phrases
+    return [phrase for terms, phrase in by_terms.items()
+            if not any(other != terms and _contains(terms, other) for other in by_terms)]
+
+
+def _contains(terms: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    size = len(part)
+    return size < len(terms) and any(terms[i : i + size] == part for i in range(len(terms) - size + 1))
+
+
+def _index_tokenizer(store: TrialStore) -> str | None:
+    """The tokenizer setting of the store's full-text index, as written in its schema."""
+    row = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'trials_fts'").fetchone()
+    found = _TOKENIZE.search(row[0]) if row else None
+    return found.group(1) if found else None
 
 
 def _word_terms(text: str) -> list[str]:

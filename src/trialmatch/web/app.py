@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +16,9 @@ from trialmatch.web.settings import WebSettings
 from trialmatch.web.stores import StorePool
 
 STATIC = Path(__file__).parent / "static"
+#: The key that signs the forms' CSRF tokens, shared by every worker process of one ``trialmatch serve``
+#: (a token from one worker must pass in another); ``serve`` sets a fresh one for each run.
+SECRET_KEY_ENV = "TRIALMATCH_WEB_SECRET"
 
 
 def create_app(db_path: str | Path | None = None, settings: WebSettings | None = None) -> FastAPI:
@@ -42,3 +46,12 @@ def create_app(db_path: str | Path | None = None, settings: WebSettings | None =
     app.include_router(pages_router)
     errors.install(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for a worker process: the store named by ``$TRIALMATCH_DB``, the signing key by ``$TRIALMATCH_WEB_SECRET``.
+
+    ``trialmatch serve --workers N`` hands uvicorn this factory by name, so each worker builds its own app.
+    """
+    secret = os.environ.get(SECRET_KEY_ENV)
+    return create_app(settings=WebSettings(secret_key=secret) if secret else WebSettings())
