@@ -146,7 +146,7 @@ class Vocabulary:
     def find(self, text: str, kinds: set[str] | None = None) -> list[ConceptMatch]:
         """Concepts named in ``text``, leftmost-longest, without overlaps."""
         tokens, raw, folded = _prepared(text)
-        use_exact = any(t in self._first_exact for t in raw) and not _mostly_capitals(text)
+        use_exact = not self._first_exact.keys().isdisjoint(raw) and not _mostly_capitals(text)
         matches: list[ConceptMatch] = []
         i = 0
         while i < len(tokens):
@@ -173,6 +173,13 @@ class Vocabulary:
         if not (folded_lengths or exact_lengths):
             return None
         available = len(raw) - i
+        if not exact_lengths:  # the usual case: folded names only, their lengths already longest first
+            for length in folded_lengths:
+                if length <= available:
+                    concept = self._folded.get(folded[i : i + length])
+                    if concept is not None and (kinds is None or concept.kind in kinds):
+                        return concept, length
+            return None
         for length in sorted({*folded_lengths, *exact_lengths}, reverse=True):
             if length > available:
                 continue

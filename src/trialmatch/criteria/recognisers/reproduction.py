@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from trialmatch.criteria.compose import load_wording as compose_wording
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import AllOf, AnyOf, Breastfeeding, Contraception, Not, Pregnancy, Rule
 from trialmatch.data import read_yaml
@@ -102,7 +103,7 @@ def _wording() -> _Wording:
         conditions_after=tuple((name, re.compile(p, flags)) for name, p in contraception["conditions_after"].items()),
         tail_words=frozenset(str(w).lower() for w in raw["tail_words"]),
         tail_never_last=frozenset(str(w).lower() for w in raw["tail_never_last"]),
-        triggers=re.compile(raw["triggers"], flags),
+        triggers=scanning(raw["triggers"], flags),
     )
 
 

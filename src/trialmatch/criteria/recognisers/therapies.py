@@ -237,8 +237,19 @@ def name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[obj
 def may_name(text: str, starts: tuple[frozenset[object], frozenset[object]]) -> bool:
     """False when no word or pair of words of ``text`` begins a name (then ``Vocabulary.find`` finds none)."""
     _, raw, folded = _prepared(text)
-    return not (starts[0].isdisjoint(folded) and starts[0].isdisjoint(pairwise(folded))
-                and starts[1].isdisjoint(raw) and starts[1].isdisjoint(pairwise(raw)))
+    firsts = _pair_firsts(starts)
+    # A pair can start a name only after a word that begins some two-word start: most texts have none.
+    return not (starts[0].isdisjoint(folded)
+                and (firsts[0].isdisjoint(folded) or starts[0].isdisjoint(pairwise(folded)))
+                and starts[1].isdisjoint(raw)
+                and (firsts[1].isdisjoint(raw) or starts[1].isdisjoint(pairwise(raw))))
+
+
+@cache
+def _pair_firsts(starts: tuple[frozenset[object], frozenset[object]]) -> tuple[frozenset[object], frozenset[object]]:
+    """The first words of the two-word starts (folded, exact)."""
+    return (frozenset(k[0] for k in starts[0] if isinstance(k, tuple)),
+            frozenset(k[0] for k in starts[1] if isinstance(k, tuple)))
 
 
 def find_named(text: str, kinds: set[str]) -> list[ConceptMatch]:
