@@ -8,6 +8,8 @@ prefix. ``folded_pattern`` rewrites such a pattern to match the ``fold``-ed text
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from functools import lru_cache
 from re import _constants, _parser  # the parsed form of a pattern: what every match must contain
 from typing import Any
@@ -77,9 +79,11 @@ def _sequence_needs(items: Any) -> list[tuple[str, ...]]:
     groups: list[tuple[str, ...]] = []
     run: list[str] = []
     for op, value in items:
-        if op is _constants.LITERAL:
-            run.append(chr(value).lower())
+        char = chr(value) if op is _constants.LITERAL else ""
+        if char and (char.isascii() or char.lower() == char.upper()):
+            run.append(char.lower())
             continue
+        # A cased letter outside ASCII may match another letter under IGNORECASE ("µ", "μ"): not required.
         if run:
             groups.append(("".join(run),))
             run = []
@@ -126,6 +130,29 @@ class Alternatives:
         """True when an alternative matches in ``text[:end]``."""
         folded = folded_text(text)
         return any(pattern.search(folded, 0, end) for pattern in self._candidates(folded))
+
+
+class Scanner:
+    """A pattern compiled with ``scanning`` that is not even tried on a text without the words every match of it
+    contains (``pattern_needs``). ``search`` and ``finditer`` find what the pattern finds."""
+
+    __slots__ = ("needs", "pattern")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.pattern = scanning(source, flags)
+        self.needs = pattern_needs(source, flags)
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.pattern.search(text, pos, endpos) if self.needs.met(folded_text(text)) else None
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text, pos, endpos) if self.needs.met(folded_text(text)) else iter(())
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.pattern.match(text, pos, endpos)
+
+    def fullmatch(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.pattern.fullmatch(text, pos, endpos)
 
 
 # --- a first-character test before a pattern that is tried at every position ---------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from trialmatch.criteria.folding import scanning
+from trialmatch.criteria.folding import Scanner, scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import (
     COMPARATOR,
@@ -46,8 +46,8 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _ONE_UNNAMED = re.sub(r"\(\?P<\w+>", "(?:", _ONE)
-_WITH_LEAD = scanning(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
-_SELF_CUED = scanning(
+_WITH_LEAD = Scanner(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
+_SELF_CUED = Scanner(
     rf"(?P<chained>(?:{COMPARATOR})\s*(?:{NUMBER})\s*(?:years?|yrs?|months?)?\s*(?:and|&|,)\s*)?"
     rf"(?P<first>(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
     rf"|(?P<n2>{NUMBER})\s*(?P<u2>years?|yrs?|months?)?(?:\s+of\s+age|\s+old)?\s*(?P<after>or\s+(?:older|younger)|"
