@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
-from trialmatch.criteria.folding import Needs, folded_text, pattern_needs, scanning
+from trialmatch.criteria.folding import Needs, Scanner, folded_text, pattern_needs, scanning
 from trialmatch.criteria.passage import Found, Passage, Recogniser
 from trialmatch.criteria.phrases import DURATION, parse_duration
 from trialmatch.criteria.rules import (
@@ -72,7 +72,7 @@ class ComposeWording:
     filler: frozenset[str]
     filler_meaningful: re.Pattern[str]
     group_lead: frozenset[str]
-    question_categories: tuple[tuple[str, re.Pattern[str]], ...]
+    question_categories: tuple[tuple[str, Scanner], ...]
     #: Words some exception cue needs: a text without any states no exception (speed only).
     exception_needs: tuple[Needs, Needs]
 
@@ -92,7 +92,7 @@ def load_wording() -> ComposeWording:
         filler=frozenset(str(w).lower() for w in raw["filler"]),
         filler_meaningful=scanning(raw["filler_meaningful"], flags),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
-        question_categories=tuple((k, scanning(v, flags)) for k, v in raw["question_categories"].items()),
+        question_categories=tuple((k, Scanner(v, flags)) for k, v in raw["question_categories"].items()),
         exception_needs=(pattern_needs(raw["exception_start"], flags), pattern_needs(raw["exception_sentence"], flags)),
     )
 

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Iterator
 from functools import lru_cache
-from re import _constants, _parser  # the parsed form of a pattern: what every match must contain
+from re import _compiler, _constants, _parser  # the parsed form of a pattern: what every match must contain
 from typing import Any
 
 
@@ -66,7 +66,7 @@ def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
         else:
             out.append(source[position].lower())
             position += 1
-    return re.compile("".join(out), flags & ~re.IGNORECASE)
+    return scanning("".join(out), flags & ~re.IGNORECASE)
 
 
 def pattern_needs(source: str, flags: int = re.IGNORECASE) -> Needs:
@@ -173,13 +173,25 @@ def first_characters(source: str, flags: int = 0) -> str | None:
 def scanning(source: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(source, flags)`` with a lookahead for the first character of a match: the same matches, but a
     position where no match can start is passed over at once instead of trying every alternative there."""
-    first = first_characters(source, flags)
+    parsed = _parser.parse(source, flags)
+    first = None if _skips_ahead(parsed) else first_characters(source, flags)
     if first is not None:
         try:
             return re.compile(f"(?={first})(?:{source})", flags)
         except re.error:
             pass  # global flags inside the pattern ("(?i)…") must stay at its start
     return re.compile(source, flags)
+
+
+def _skips_ahead(parsed: Any) -> bool:
+    """True when ``re`` itself skips to where a match can start: a literal prefix, or a first-character set (which
+    a lookahead would hide from it)."""
+    flags = parsed.state.flags
+    try:
+        prefix, _, _ = _compiler._get_literal_prefix(parsed, flags)
+        return bool(prefix) or bool(_compiler._get_charset_prefix(parsed, flags))
+    except Exception:  # a private helper of ``re`` that may change: then add the lookahead
+        return False
 
 
 _CATEGORY_CLASS = {

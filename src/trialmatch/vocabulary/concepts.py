@@ -67,8 +67,25 @@ def _tokens(text: str) -> list[re.Match[str]]:
 def _prepared(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[str, ...]]:
     """Token offsets, tokens and folded tokens of a text; recognisers look up the same passage often."""
     matches = _tokens(text)
-    raw = tuple(m.group(0) for m in matches)
-    return tuple((m.start(), m.end()) for m in matches), raw, tuple(americanize(t.lower()) for t in raw)
+    raw = tuple(map(re.Match.group, matches))
+    return tuple(map(re.Match.span, matches)), raw, _folded_tokens(raw)
+
+
+#: Each token's folded form, looked up without a Python call per token (bounded: cleared when full).
+_FOLDED_TOKENS: dict[str, str] = {}
+_FOLDED_TOKENS_MAX = 200_000
+
+
+def _folded_tokens(raw: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(map(_FOLDED_TOKENS.__getitem__, raw))
+    except KeyError:
+        if len(_FOLDED_TOKENS) > _FOLDED_TOKENS_MAX:
+            _FOLDED_TOKENS.clear()
+        for token in raw:
+            if token not in _FOLDED_TOKENS:
+                _FOLDED_TOKENS[token] = americanize(token.lower())
+        return tuple(map(_FOLDED_TOKENS.__getitem__, raw))
 
 
 def _lengths_by_first(index: dict[tuple[str, ...], Concept]) -> dict[str, tuple[int, ...]]:

@@ -26,7 +26,7 @@ from itertools import pairwise, product
 from typing import Any
 
 from trialmatch.criteria.compose import load_wording as compose_wording
-from trialmatch.criteria.folding import Alternatives, Needs, folded_pattern, folded_text, pattern_needs
+from trialmatch.criteria.folding import Alternatives, Needs, folded_pattern, folded_text, pattern_needs, scanning
 from trialmatch.criteria.folding import most_telling as _best
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
@@ -354,7 +354,7 @@ def window_units(text: str) -> list[Unit]:
 def _time_cue() -> re.Pattern[str]:
     """What every window needs (folded text): a digit, a number word, or "year", "month", "week"."""
     words = [*load_phrases().number_words, "year", "month", "week"]
-    return re.compile(rf"\d|\b(?:{_alternation([re.escape(str(w).lower()) for w in words])})")
+    return scanning(rf"\d|\b(?:{_alternation([re.escape(str(w).lower()) for w in words])})")
 
 
 def _may_name_time(folded: str) -> bool:

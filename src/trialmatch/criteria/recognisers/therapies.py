@@ -30,6 +30,7 @@ from itertools import pairwise
 from typing import Literal
 
 from trialmatch.criteria.compose import load_wording
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.recognisers import hypersensitivity, studies
@@ -122,11 +123,11 @@ def _wording() -> _Wording:
     cues = _alternation(raw["example_cues"], escape=False)
     return _Wording(
         lead_timing=lead_timing,
-        lead_end=re.compile(rf"(?<![\w/-])(?P<w>{leads})[\s,]*$", flags),
-        since=re.compile(since, flags),
+        lead_end=scanning(rf"(?<![\w/-])(?P<w>{leads})[\s,]*$", flags),
+        since=scanning(since, flags),
         prior_and_no_concurrent=re.compile(raw["prior_and_no_concurrent"], flags),
         suffix=re.compile(rf"^[\s-]+(?:{_alternation(raw['suffixes'])})\b", flags),
-        qualifiers_end=re.compile(rf"(?<![\w-])(?P<q>(?:(?:{_alternation(qualifier_words)})[\s-]+)+)$", flags),
+        qualifiers_end=scanning(rf"(?<![\w-])(?P<q>(?:(?:{_alternation(qualifier_words)})[\s-]+)+)$", flags),
         neutral_qualifiers=frozenset(_norm(q) for q in qualifiers["neutral"]),
         narrowing={_norm(word): {c: list(v.get("except", [])) for c, v in spec.items()}
                    for word, spec in qualifiers["narrowing"].items()},
@@ -134,9 +135,9 @@ def _wording() -> _Wording:
         examples=re.compile(rf"^\s*,?\s*(?:{cues})\s*[,:]?\s*(?P<list>{_NAME_LIST})", flags),
         paren_examples=re.compile(rf"^\s*(?:(?:{cues})\s*[,:]?\s*)?(?P<list>{_NAME_LIST})\s*$", flags),
         other_than=re.compile(rf"^\s+(?P<cue>(?:{_alternation(raw['other_than'])})\s+(?P<list>{_NAME_LIST}))", flags),
-        window=re.compile(window, flags),
-        anchor=re.compile(anchor, flags),
-        completed_before=re.compile(completed, flags),
+        window=scanning(window, flags),
+        anchor=scanning(anchor, flags),
+        completed_before=scanning(completed, flags),
         ever_after=re.compile(rf"^\s*,?\s*(?:{_alternation(raw['ever_after'])})\b", flags),
         followers=re.compile(rf"^\s*{raw['followers']}", flags),
         blocked=frozenset(str(w).lower() for w in raw["blocked_after_words"]),
@@ -702,14 +703,14 @@ def _merge_studies(passage: Passage, found: list[Found]) -> list[Found]:
     return merged
 
 
-_TIMED_DURATION = re.compile(
+_TIMED_DURATION = scanning(
     rf"(?:\b(?:within|since|last|past|previous|preceding|during|over|ago|elapsed)\b[^.;]{{0,25}}?(?P<a>{DURATION}))"
     rf"|(?P<b>{DURATION})\s+(?:prior|before|ago|since|after|from|following|preceding|earlier)\b",
     re.IGNORECASE,
 )
 
 
-_ANY_DURATION = re.compile(DURATION, re.IGNORECASE)
+_ANY_DURATION = scanning(DURATION, re.IGNORECASE)
 
 
 def _check_durations(passage: Passage, found: list[Found]) -> list[Found]:
