@@ -148,7 +148,7 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     if main and all(f.category in ("lab", "disease_burden") for f in main):
         # When a lab was measured ("within 14 days before enrollment") does not change who is eligible.
         covered += [passage.span(m.start(), m.end()) for m in _MEASURED_WITHIN.finditer(text)]
-    residue = _residue(passage, covered, wording.filler | lead_words)
+    residue = _residue(passage, covered, wording.filler | lead_words if lead_words else wording.filler)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
         if rule is None:
@@ -407,6 +407,9 @@ def _residue(passage: Passage, covered: list[tuple[int, int]], filler: frozenset
             meaningful = bytearray(len(text))
         meaningful[found.start() : max(found.end(), found.start() + 1)] = b"\x01" * (
             max(found.end(), found.start() + 1) - found.start())
+    if meaningful is None and mask.find(1) < 0:  # nothing read (a question): every word and number is left over
+        words = [word for word in map(str.lower, _WORD.findall(text)) if len(word) > 1 and word not in filler]
+        return (*words, *_NUMBER_WORD.findall(text))
     for match in _WORD.finditer(text):
         start, end = match.span()
         if mask.find(1, start, end) >= 0:

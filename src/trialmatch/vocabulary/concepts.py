@@ -66,9 +66,14 @@ def _tokens(text: str) -> list[re.Match[str]]:
 @lru_cache(maxsize=8192)
 def _prepared(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[str, ...]]:
     """Token offsets, tokens and folded tokens of a text; recognisers look up the same passage often."""
-    matches = _tokens(text)
-    raw = tuple(map(re.Match.group, matches))
-    return tuple(map(re.Match.span, matches)), raw, _folded_tokens(raw)
+    return tuple(map(re.Match.span, _TOKEN.finditer(text))), *_words(text)
+
+
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Tokens and folded tokens of a text, without their offsets: enough to tell that it names nothing."""
+    raw = tuple(_TOKEN.findall(text))
+    return raw, _folded_tokens(raw)
 
 
 #: Each token's folded form, looked up without a Python call per token (bounded: cleared when full).

@@ -37,7 +37,7 @@ from trialmatch.vocabulary.concepts import (
     Vocabulary,
     _exact_key,
     _folded_key,
-    _prepared,
+    _words,
     load_vocabulary,
 )
 
@@ -601,7 +601,7 @@ def _name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[ob
 def find_kinds(text: str, kinds: frozenset[str]) -> list[ConceptMatch]:
     """``Vocabulary.find(text, kinds)``, skipped when no word or pair of words of the text begins such a name."""
     folded_starts, exact_starts, folded_firsts, exact_firsts = _name_starts(kinds)
-    _, raw, folded = _prepared(text)
+    raw, folded = _words(text)
     if (folded_firsts.isdisjoint(folded) or (folded_starts.isdisjoint(folded)
                                              and folded_starts.isdisjoint(pairwise(folded)))) \
             and (exact_firsts.isdisjoint(raw) or (exact_starts.isdisjoint(raw)

@@ -41,7 +41,7 @@ from trialmatch.vocabulary.concepts import (
     ConceptMatch,
     _exact_key,
     _folded_key,
-    _prepared,
+    _words,
     load_vocabulary,
 )
 
@@ -237,7 +237,7 @@ def name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[obj
 
 def may_name(text: str, starts: tuple[frozenset[object], frozenset[object]]) -> bool:
     """False when no word or pair of words of ``text`` begins a name (then ``Vocabulary.find`` finds none)."""
-    _, raw, folded = _prepared(text)
+    raw, folded = _words(text)
     firsts = _pair_firsts(starts)
     # A pair can start a name only after a word that begins some two-word start: most texts have none.
     return not (starts[0].isdisjoint(folded)
@@ -611,10 +611,13 @@ def _neutral_before(prefix: str) -> bool:
     words = re.findall(r"[^\W\d_]+", prefix.split(",")[-1].split("(")[-1])
     if not words:
         return True
-    word = words[-1].lower()
-    neutral = (load_wording().filler | {"no", "not", "without", "never", "nor", "neither", "or", "and"}) \
+    return words[-1].lower() in _neutral_words()
+
+
+@cache
+def _neutral_words() -> frozenset[str]:
+    return (load_wording().filler | {"no", "not", "without", "never", "nor", "neither", "or", "and"}) \
         - _wording().narrowing_filler
-    return word in neutral
 
 
 def _only_filler(text: str) -> bool:
