@@ -711,6 +711,8 @@ def _conditional() -> re.Pattern[str]:
 
 
 def _after_exception_cue(text: str, position: int) -> bool:
+    if not compose_wording().exception_needs[0].met(folded_text(text)):
+        return False  # no word any exception cue needs (speed only)
     sentence_start = max((m.end() for m in re.finditer(r"[.;]\s", text[:position])), default=0)
     return compose_wording().exception_start.search(text, sentence_start, position) is not None
 

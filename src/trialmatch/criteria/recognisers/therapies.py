@@ -49,6 +49,7 @@ _KINDS = {"drug", "drug_class", "procedure"}
 #: Confidence of a list whose connectives mix "and" with "or", or with a timing duration left unread.
 _UNSURE = 0.6
 _MARK, _FILL, _STUDY, _STUDY_FILL = "\ue000", "\ue001", "\ue002", "\ue003"
+_MARKS = re.compile(f"[{_MARK}{_STUDY}]")  # where a name or a study starts: the only places _units looks at
 _NAME = f"{_MARK}{_FILL}*"
 _ANY_NAME = f"(?:{_MARK}{_FILL}*|{_STUDY}{_STUDY_FILL}*)"
 _SEP = (r"\s*(?:,\s*(?:and\s*/\s*or|and|or|nor)?|\band\s*/\s*or\b|\bor\b|\band\b|\bnor\b|/|\bplus\b)\s*"
@@ -281,8 +282,9 @@ def _units(passage: Passage, masked: str, by_start: dict[int, ConceptMatch]) -> 
     wording = _wording()
     units: list[_Unit] = []
     consumed_to = 0
-    for position, char in enumerate(masked):
-        if position < consumed_to or char not in (_MARK, _STUDY):
+    for mark in _MARKS.finditer(masked):
+        position, char = mark.start(), mark.group()
+        if position < consumed_to:
             continue
         filler = _FILL if char == _MARK else _STUDY_FILL
         end = position + 1
