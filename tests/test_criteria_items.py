@@ -6,7 +6,6 @@ Real texts: the five seed pages, rows of both criteria corpora in ../shared and 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -389,12 +388,11 @@ def test_odd_inputs_never_raise(text: str) -> None:
     assert max((len(item.id.split(".")) for item in tree.walk()), default=0) <= 8
 
 
-def test_a_megabyte_splits_quickly() -> None:
+def test_a_megabyte_splits_whole() -> None:
+    # How fast is measured in benchmarks/bench_criteria.py; here, that nothing is lost at this size.
     text = ("Inclusion Criteria:\n\n" + "* Age 18 years or older and some more words here\n" * 20000
             + "Exclusion Criteria:\n" + "x" * 100_000)
-    started = time.perf_counter()
     tree = split_criteria(text)
-    assert time.perf_counter() - started < 10
     assert len(tree.inclusion()) == 20000 and len(tree.exclusion()) == 1
 
 
@@ -402,10 +400,8 @@ def test_a_megabyte_splits_quickly() -> None:
 
 
 def test_every_corpus_row_splits_with_full_coverage(hint_rows: dict[str, str], lct_rows: dict[str, str]) -> None:
-    started = time.perf_counter()
     for nct_id, text in [*hint_rows.items(), *lct_rows.items()]:
         tree = split_criteria(text)
         assert _uncovered(tree) == [], nct_id
         ids = [item.id for item in tree.walk()]
         assert len(ids) == len(set(ids)), nct_id
-    assert time.perf_counter() - started < 30

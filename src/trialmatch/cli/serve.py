@@ -40,7 +40,7 @@ def serve_command(
         count = store.count()
     processes = workers or cpu_count()
     # Each worker process builds its own app from the environment: this store, and one key for the forms'
-    # CSRF tokens, so a form served by one worker is accepted by another. Fresh per run, so tokens die with it.
+    # CSRF tokens, so a form served by one worker is accepted by another (fresh per run unless already set).
     os.environ[DB_PATH_ENV] = str(path.resolve())
     os.environ.setdefault(SECRET_KEY_ENV, secrets.token_urlsafe(32))
     console.print(f"TrialMatch is running at [bold]http://{host}:{port}/[/bold] "
@@ -48,4 +48,4 @@ def serve_command(
                   f"API docs at http://{host}:{port}/api/docs). Press Ctrl+C to stop.")
     # No access log: URLs can carry a patient's age, sex or place.
     uvicorn.run("trialmatch.web.app:app_from_environment", factory=True, host=host, port=port, workers=processes,
-                access_log=False, log_level="warning")
+                http="trialmatch.web.serving:NoDelayHTTPProtocol", access_log=False, log_level="warning")

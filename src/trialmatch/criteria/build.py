@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from trialmatch.criteria.folding import fold
 from trialmatch.criteria.layout import Layout
 from trialmatch.criteria.lines import Line, Marker, Numbering, ends_sentence, read_lines, read_marker
 
@@ -156,10 +157,13 @@ def _unglued(text: str, lines: list[Line]) -> list[Line]:
     """The lines, with a glued exclusion header split off onto a line of its own."""
     out: list[Line] = []
     index = 0
+    folded = fold(text)
     while index < len(lines):
         line = lines[index]
         index += 1
-        glued = _GLUED_HEADER.search(text, line.start, line.end)
+        # Every header has the word: a line without it is kept as it is (speed only).
+        has_word = folded.find("exclusion", line.start, line.end) >= 0
+        glued = _GLUED_HEADER.search(text, line.start, line.end) if has_word else None
         if glued is None or _REFERENCE_BEFORE.search(text, line.start, glued.start()) or glued.start() <= line.start:
             out.append(line)
             continue

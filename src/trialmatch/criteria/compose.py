@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
+from trialmatch.criteria.folding import Needs, Scanner, folded_text, pattern_needs, scanning
 from trialmatch.criteria.passage import Found, Passage, Recogniser
 from trialmatch.criteria.phrases import DURATION, parse_duration
 from trialmatch.criteria.rules import (
@@ -37,7 +38,7 @@ UNSURE = 0.6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBER_WORD = re.compile(r"\d+(?:[.,]\d+)*")
-_MEASURED_WITHIN = re.compile(
+_MEASURED_WITHIN = scanning(
     r"\b(?:(?:obtained|performed|done|measured|drawn|taken)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*\d+\s*"
     r"(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|registration|"
     r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b",
@@ -74,7 +75,9 @@ class ComposeWording:
     filler: frozenset[str]
     filler_meaningful: re.Pattern[str]
     group_lead: frozenset[str]
-    question_categories: tuple[tuple[str, re.Pattern[str]], ...]
+    question_categories: tuple[tuple[str, Scanner], ...]
+    #: Words some exception cue needs: a text without any states no exception (speed only).
+    exception_needs: tuple[Needs, Needs]
 
 
 @cache
@@ -82,18 +85,19 @@ def load_wording() -> ComposeWording:
     raw = read_yaml("criteria/compose.yaml")
     flags = re.IGNORECASE
     return ComposeWording(
-        negation_before=re.compile(raw["negation_before"], flags),
+        negation_before=scanning(raw["negation_before"], flags),
         forbidden_after=re.compile(raw["forbidden_after"], flags),
-        exception_start=re.compile(raw["exception_start"], flags),
+        exception_start=scanning(raw["exception_start"], flags),
         exception_anywhere=re.compile(raw["exception_anywhere"], flags),
         nci_negation=re.compile(raw["nci_negation"], flags),
-        exception_sentence=re.compile(raw["exception_sentence"], flags),
+        exception_sentence=scanning(raw["exception_sentence"], flags),
         exclusion_prohibition=re.compile(raw["exclusion_prohibition"], flags),
         asks_nothing=re.compile(raw["asks_nothing"], flags),
         filler=frozenset(str(w).lower() for w in raw["filler"]),
-        filler_meaningful=re.compile(raw["filler_meaningful"], flags),
+        filler_meaningful=scanning(raw["filler_meaningful"], flags),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
-        question_categories=tuple((k, re.compile(v, flags)) for k, v in raw["question_categories"].items()),
+        question_categories=tuple((k, Scanner(v, flags)) for k, v in raw["question_categories"].items()),
+        exception_needs=(pattern_needs(raw["exception_start"], flags), pattern_needs(raw["exception_sentence"], flags)),
     )
 
 
@@ -151,7 +155,7 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
     if main:
         # Pointers into the protocol and the time a fact is assessed ("(see Appendix A)") ask nothing more.
         covered += [passage.span(m.start(), m.end()) for m in wording.asks_nothing.finditer(text)]
-    residue = _residue(passage, covered, wording.filler | lead_words)
+    residue = _residue(passage, covered, wording.filler | lead_words if lead_words else wording.filler)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))
         example = _EXAMPLE.search(text)
@@ -256,6 +260,8 @@ def _exception_segments(passage: Passage, found: list[Found], wording: ComposeWo
     """Absolute ranges of the passage that state exceptions: sentences, parentheses and trailing clauses."""
     text = passage.text
     segments: list[tuple[int, int]] = []
+    if not any(needs.met(folded_text(text)) for needs in wording.exception_needs):
+        return segments
     sentence_starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text)]
     for i, start in enumerate(sentence_starts):
         end = sentence_starts[i + 1] if i + 1 < len(sentence_starts) else len(text)
@@ -363,7 +369,7 @@ _SCOPE = re.compile(r"\W*for\s+(?:the\s+)?(?:participants?|patients?|subjects?|t
                     r"women|men|females?|males?|individuals|people|persons)\b[^:;,.]{1,120}[:,]", re.IGNORECASE)
 #: A parenthesis that leaves something out: "ALL or lymphoblastic lymphoma (excluded Burkitt lymphoma)".
 _PARENTHESIS_EXCEPTION = re.compile(r"\s*(?:excluded|excludes)\b", re.IGNORECASE)
-_CONNECTIVE = re.compile(r"\b(?:and\s*/\s*or|or|and|nor)\b", re.IGNORECASE)
+_CONNECTIVE = scanning(r"\b(?:and\s*/\s*or|or|and|nor)\b", re.IGNORECASE)
 
 
 def _is_list_gap(gap: str) -> bool:
@@ -460,18 +466,24 @@ def _residue(passage: Passage, covered: list[tuple[int, int]], filler: frozenset
         if lo < hi:
             mask[lo:hi] = b"\x01" * (hi - lo)
     words = []
-    meaningful = bytearray(len(text))
+    meaningful: bytearray | None = None  # made only when needed: most texts have no such words
     for found in load_wording().filler_meaningful.finditer(text):
+        if meaningful is None:
+            meaningful = bytearray(len(text))
         meaningful[found.start() : max(found.end(), found.start() + 1)] = b"\x01" * (
             max(found.end(), found.start() + 1) - found.start())
+    if meaningful is None and mask.find(1) < 0:  # nothing read (a question): every word and number is left over
+        words = [word for word in map(str.lower, _WORD.findall(text)) if len(word) > 1 and word not in filler]
+        return (*words, *_NUMBER_WORD.findall(text))
     for match in _WORD.finditer(text):
-        if any(mask[match.start() : match.end()]):
+        start, end = match.span()
+        if mask.find(1, start, end) >= 0:
             continue
         word = match.group(0).lower()
-        if (word not in filler or meaningful[match.start()]) and len(word) > 1:
+        if len(word) > 1 and (word not in filler or (meaningful is not None and meaningful[start])):
             words.append(word)
     # A number nobody read is a limit nobody checks ("Males and females ≥ 18 years").
-    words += [m.group(0) for m in _NUMBER_WORD.finditer(text) if not any(mask[m.start() : m.end()])]
+    words += [m.group(0) for m in _NUMBER_WORD.finditer(text) if mask.find(1, *m.span()) < 0]
     return tuple(words)
 
 

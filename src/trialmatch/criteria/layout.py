@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from trialmatch.criteria.folding import scanning
+
 _FLAGS = re.IGNORECASE
 
 
@@ -44,7 +46,7 @@ class Layout:
 
 
 def _any_of(patterns: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", _FLAGS)
+    return scanning("|".join(f"(?:{p})" for p in patterns) or "(?!)", _FLAGS)
 
 
 def _header_pattern(data: dict[str, Any]) -> re.Pattern[str]:
@@ -70,22 +72,22 @@ def load_layout() -> Layout:
         nci_not_negation=re.compile(data.get("nci_not_negation", "(?!)"), _FLAGS),
         group_any=_any_of(data.get("group_any", [])),
         group_all=_any_of(data.get("group_all", [])),
-        group_intro_end=re.compile(data.get("group_intro_end", "(?!)"), _FLAGS),
-        continues_end=re.compile(data.get("continues_end", "(?!)"), _FLAGS),
+        group_intro_end=scanning(data.get("group_intro_end", "(?!)"), _FLAGS),
+        continues_end=scanning(data.get("continues_end", "(?!)"), _FLAGS),
         heading_max_words=int(data.get("heading_max_words", 8)),
         label_heading_max_words=int(data.get("label_heading_max_words", 3)),
         label_heading_stopwords=frozenset(data.get("label_heading_stopwords", [])),
-        heading_not_words=re.compile(data.get("heading_not_words", "(?!)"), _FLAGS),
-        preamble=re.compile(data.get("preamble", "(?!)"), _FLAGS),
+        heading_not_words=scanning(data.get("heading_not_words", "(?!)"), _FLAGS),
+        preamble=scanning(data.get("preamble", "(?!)"), _FLAGS),
         preamble_max_words=int(data.get("preamble_max_words", 25)),
         disclaimers=_any_of(data.get("disclaimers", [])),
         disclaimer_stems=tuple(str(w) for w in data.get("disclaimer_stems", [])),
         definition_stems=tuple(str(w) for w in data.get("definition_stems", [])),
         exception_stems=tuple(str(w) for w in data.get("exception_stems", [])),
-        definitions=tuple(re.compile(p, _FLAGS) for p in data.get("definitions", [])),
-        definitions_bare=tuple(re.compile(p, _FLAGS) for p in data.get("definitions_bare", [])),
+        definitions=tuple(scanning(p, _FLAGS) for p in data.get("definitions", [])),
+        definitions_bare=tuple(scanning(p, _FLAGS) for p in data.get("definitions_bare", [])),
         definition_term_max_words=int(data.get("definition_term_max_words", 8)),
-        definition_criterion_terms=re.compile(data.get("definition_criterion_terms", "(?!)"), _FLAGS),
+        definition_criterion_terms=scanning(data.get("definition_criterion_terms", "(?!)"), _FLAGS),
         exceptions=_any_of(data.get("exceptions", [])),
         exception_guards=_any_of(data.get("exception_guards", [])),
         placeholders=_any_of(data.get("placeholders", [])),

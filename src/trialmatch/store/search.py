@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -223,9 +224,15 @@ def _contains(terms: tuple[str, ...], part: tuple[str, ...]) -> bool:
 
 def _index_tokenizer(store: TrialStore) -> str | None:
     """The tokenizer setting of the store's full-text index, as written in its schema."""
-    row = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'trials_fts'").fetchone()
-    found = _TOKENIZE.search(row[0]) if row else None
-    return found.group(1) if found else None
+    if store not in _tokenizers:  # reading the schema costs more than a small search
+        row = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'trials_fts'").fetchone()
+        found = _TOKENIZE.search(row[0]) if row else None
+        _tokenizers[store] = found.group(1) if found else None
+    return _tokenizers[store]
+
+
+#: Each open store's tokenizer setting, forgotten with the store.
+_tokenizers: weakref.WeakKeyDictionary[TrialStore, str | None] = weakref.WeakKeyDictionary()
 
 
 def _word_terms(text: str) -> list[str]:

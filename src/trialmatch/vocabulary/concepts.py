@@ -66,9 +66,31 @@ def _tokens(text: str) -> list[re.Match[str]]:
 @lru_cache(maxsize=8192)
 def _prepared(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[str, ...]]:
     """Token offsets, tokens and folded tokens of a text; recognisers look up the same passage often."""
-    matches = _tokens(text)
-    raw = tuple(m.group(0) for m in matches)
-    return tuple((m.start(), m.end()) for m in matches), raw, tuple(americanize(t.lower()) for t in raw)
+    return tuple(map(re.Match.span, _TOKEN.finditer(text))), *_words(text)
+
+
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Tokens and folded tokens of a text, without their offsets: enough to tell that it names nothing."""
+    raw = tuple(_TOKEN.findall(text))
+    return raw, _folded_tokens(raw)
+
+
+#: Each token's folded form, looked up without a Python call per token (bounded: cleared when full).
+_FOLDED_TOKENS: dict[str, str] = {}
+_FOLDED_TOKENS_MAX = 200_000
+
+
+def _folded_tokens(raw: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(map(_FOLDED_TOKENS.__getitem__, raw))
+    except KeyError:
+        if len(_FOLDED_TOKENS) > _FOLDED_TOKENS_MAX:
+            _FOLDED_TOKENS.clear()
+        for token in raw:
+            if token not in _FOLDED_TOKENS:
+                _FOLDED_TOKENS[token] = americanize(token.lower())
+        return tuple(map(_FOLDED_TOKENS.__getitem__, raw))
 
 
 def _lengths_by_first(index: dict[tuple[str, ...], Concept]) -> dict[str, tuple[int, ...]]:
@@ -146,7 +168,7 @@ class Vocabulary:
     def find(self, text: str, kinds: set[str] | None = None) -> list[ConceptMatch]:
         """Concepts named in ``text``, leftmost-longest, without overlaps."""
         tokens, raw, folded = _prepared(text)
-        use_exact = any(t in self._first_exact for t in raw) and not _mostly_capitals(text)
+        use_exact = not self._first_exact.keys().isdisjoint(raw) and not _mostly_capitals(text)
         matches: list[ConceptMatch] = []
         i = 0
         while i < len(tokens):
@@ -173,6 +195,13 @@ class Vocabulary:
         if not (folded_lengths or exact_lengths):
             return None
         available = len(raw) - i
+        if not exact_lengths:  # the usual case: folded names only, their lengths already longest first
+            for length in folded_lengths:
+                if length <= available:
+                    concept = self._folded.get(folded[i : i + length])
+                    if concept is not None and (kinds is None or concept.kind in kinds):
+                        return concept, length
+            return None
         for length in sorted({*folded_lengths, *exact_lengths}, reverse=True):
             if length > available:
                 continue

@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from trialmatch.places import locate_city
+from trialmatch.vocabulary import load_vocabulary
 from trialmatch.web import errors
 from trialmatch.web.api import router as api_router
 from trialmatch.web.pages import router as pages_router
@@ -49,9 +51,13 @@ def create_app(db_path: str | Path | None = None, settings: WebSettings | None =
 
 
 def app_from_environment() -> FastAPI:
-    """The app for a worker process: the store named by ``$TRIALMATCH_DB``, the signing key by ``$TRIALMATCH_WEB_SECRET``.
+    """The app for one worker process: the store in ``$TRIALMATCH_DB``, the forms' key in ``$TRIALMATCH_WEB_SECRET``.
 
     ``trialmatch serve --workers N`` hands uvicorn this factory by name, so each worker builds its own app.
     """
     secret = os.environ.get(SECRET_KEY_ENV)
-    return create_app(settings=WebSettings(secret_key=secret) if secret else WebSettings())
+    app = create_app(settings=WebSettings(secret_key=secret) if secret else WebSettings())
+    # Read now, before the worker takes requests, what its first searches would otherwise wait seconds for.
+    load_vocabulary()
+    locate_city("London")
+    return app

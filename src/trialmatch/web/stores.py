@@ -8,7 +8,7 @@ which rules out a store per thread).
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -36,8 +36,12 @@ class StorePool:
             self._idle.put(store)
 
 
-def get_store(request: Request) -> Iterator[TrialStore]:
-    """FastAPI dependency: a store of the app's pool, held until the response is sent."""
+async def get_store(request: Request) -> AsyncIterator[TrialStore]:
+    """FastAPI dependency: a store of the app's pool, held until the response is sent.
+
+    Async because taking a store from the pool doesn't block (only growing the pool opens a file): a plain
+    generator would cost two trips to a worker thread per request, one to take the store and one to give it back.
+    """
     with request.app.state.stores.checkout() as store:
         yield store
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from trialmatch.criteria.folding import Scanner, scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import (
     COMPARATOR,
@@ -47,8 +48,8 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _ONE_UNNAMED = re.sub(r"\(\?P<\w+>", "(?:", _ONE)
-_WITH_LEAD = re.compile(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
-_SELF_CUED = re.compile(
+_WITH_LEAD = Scanner(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
+_SELF_CUED = Scanner(
     rf"(?P<chained>(?:{COMPARATOR})\s*(?:{NUMBER})\s*(?:years?|yrs?|months?)?\s*(?:and|&|,)\s*)?"
     rf"(?P<first>(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
     rf"|(?P<n2>{NUMBER})\s*(?P<u2>years?|yrs?|months?)?(?:\s+of\s+age|\s+old)?\s*(?P<after>or\s+(?:older|younger)|"
@@ -60,7 +61,7 @@ _SELF_CUED = re.compile(
 _ONE_RE = re.compile(_ONE, re.IGNORECASE)
 
 #: Every age limit has one of these words; texts without them are skipped cheaply.
-_CUE = re.compile(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b", re.IGNORECASE)
+_CUE = scanning(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b", re.IGNORECASE)
 
 #: Ages above this many years are not ages ("age > 1,000"): leave them to a question.
 _OLDEST = 130

@@ -23,10 +23,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import pairwise, product
-from re import _constants, _parser  # the parsed form of a pattern: what every match must contain
 from typing import Any
 
 from trialmatch.criteria.compose import load_wording as compose_wording
+from trialmatch.criteria.folding import Alternatives, Needs, folded_pattern, folded_text, pattern_needs, scanning
+from trialmatch.criteria.folding import most_telling as _best
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
@@ -36,7 +37,7 @@ from trialmatch.vocabulary.concepts import (
     Vocabulary,
     _exact_key,
     _folded_key,
-    _prepared,
+    _words,
     load_vocabulary,
 )
 
@@ -94,123 +95,6 @@ _CONDITIONAL = (
 _DURATION_RE = re.compile(DURATION, re.IGNORECASE)
 _ABBREVIATION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-/.]{0,13})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
-
-
-# --- cheap tests before expensive patterns (speed only: they never change what is read) ----------------
-
-def fold(text: str) -> str:
-    """``text`` lower-cased as IGNORECASE patterns see it, character for character (same offsets)."""
-    if text.isascii():
-        return text.lower()
-    return text.translate(_FOLD).lower()
-
-
-#: Characters whose lower case is not one character, or that IGNORECASE matches to an ASCII letter.
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
-
-
-class Needs:
-    """Words every match of a pattern contains (lower-cased): groups that must each have a word in the text."""
-
-    __slots__ = ("groups",)
-
-    def __init__(self, groups: list[tuple[str, ...]]) -> None:
-        # Very short words ("to") are in nearly every text: they tell nothing unless nothing else is known.
-        self.groups = tuple(g for g in groups if min(map(len, g)) >= _TELLING) or tuple(groups[:1])
-
-    def met(self, folded: str) -> bool:
-        """False when the text (folded) lacks the words: the pattern can't match."""
-        for group in self.groups:
-            for word in group:
-                if word in folded:
-                    break
-            else:
-                return False
-        return True
-
-
-_TELLING = 3
-
-
-def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
-    """A case-insensitive pattern as a lower-case one, to match on ``fold(text)`` (same offsets, and much
-    faster than IGNORECASE). Escapes ("\\S") and group syntax keep their case."""
-    if not flags & re.IGNORECASE:
-        return re.compile(source, flags)
-    out: list[str] = []
-    position = 0
-    while position < len(source):
-        if source[position] == "\\":
-            out.append(source[position : position + 2])
-            position += 2
-        elif source.startswith("(?P", position):
-            out.append("(?P")
-            position += 3
-        else:
-            out.append(source[position].lower())
-            position += 1
-    return re.compile("".join(out), flags & ~re.IGNORECASE)
-
-
-def pattern_needs(source: str, flags: int = re.IGNORECASE) -> Needs:
-    """The words every match of the pattern contains, read from the parsed pattern: literal runs, and for an
-    alternation the most telling group of each alternative."""
-    return Needs([group for group in _sequence_needs(_parser.parse(source, flags).data) if group])
-
-
-def _sequence_needs(items: Any) -> list[tuple[str, ...]]:
-    groups: list[tuple[str, ...]] = []
-    run: list[str] = []
-    for op, value in items:
-        if op is _constants.LITERAL:
-            run.append(chr(value).lower())
-            continue
-        if run:
-            groups.append(("".join(run),))
-            run = []
-        if op is _constants.SUBPATTERN:
-            groups += _sequence_needs(value[3].data)
-        elif op is _constants.ATOMIC_GROUP:
-            groups += _sequence_needs(value.data)
-        elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT) and value[0] >= 1:
-            groups += _sequence_needs(value[2].data)
-        elif op is _constants.BRANCH:
-            best = [_best(_sequence_needs(alternative.data)) for alternative in value[1]]
-            if all(best):
-                groups.append(tuple(dict.fromkeys(word for words in best for word in words)))
-    if run:
-        groups.append(("".join(run),))
-    return groups
-
-
-def _best(groups: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """The most telling group: the one whose shortest word is longest."""
-    return max(groups, key=lambda group: min(len(word) for word in group), default=())
-
-
-@lru_cache(maxsize=64)
-def folded_text(text: str) -> str:
-    """``fold(text)``, kept for the few passages being read (each is looked at by several patterns)."""
-    return fold(text)
-
-
-class Alternatives:
-    """A case-insensitive pattern written as a list of alternatives, each matched lower-case on the folded text
-    and only when the text has the words it needs (much faster than one alternation)."""
-
-    def __init__(self, sources: str | list[str]) -> None:
-        sources = [sources] if isinstance(sources, str) else sources
-        self.parts = tuple((folded_pattern(source), pattern_needs(source)) for source in sources)
-
-    @lru_cache(maxsize=64)  # noqa: B019 - one instance per wording, cached for good
-    def _candidates(self, folded: str) -> tuple[re.Pattern[str], ...]:
-        return tuple(pattern for pattern, needs in self.parts if needs.met(folded))
-
-    @lru_cache(maxsize=256)  # noqa: B019
-    def search_before(self, text: str, end: int) -> bool:
-        """True when an alternative matches in ``text[:end]``."""
-        folded = folded_text(text)
-        return any(pattern.search(folded, 0, end) for pattern in self._candidates(folded))
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -470,7 +354,7 @@ def window_units(text: str) -> list[Unit]:
 def _time_cue() -> re.Pattern[str]:
     """What every window needs (folded text): a digit, a number word, or "year", "month", "week"."""
     words = [*load_phrases().number_words, "year", "month", "week"]
-    return re.compile(rf"\d|\b(?:{_alternation([re.escape(str(w).lower()) for w in words])})")
+    return scanning(rf"\d|\b(?:{_alternation([re.escape(str(w).lower()) for w in words])})")
 
 
 def _may_name_time(folded: str) -> bool:
@@ -717,7 +601,7 @@ def _name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[ob
 def find_kinds(text: str, kinds: frozenset[str]) -> list[ConceptMatch]:
     """``Vocabulary.find(text, kinds)``, skipped when no word or pair of words of the text begins such a name."""
     folded_starts, exact_starts, folded_firsts, exact_firsts = _name_starts(kinds)
-    _, raw, folded = _prepared(text)
+    raw, folded = _words(text)
     if (folded_firsts.isdisjoint(folded) or (folded_starts.isdisjoint(folded)
                                              and folded_starts.isdisjoint(pairwise(folded)))) \
             and (exact_firsts.isdisjoint(raw) or (exact_starts.isdisjoint(raw)
@@ -827,6 +711,8 @@ def _conditional() -> re.Pattern[str]:
 
 
 def _after_exception_cue(text: str, position: int) -> bool:
+    if not compose_wording().exception_needs[0].met(folded_text(text)):
+        return False  # no word any exception cue needs (speed only)
     sentence_start = max((m.end() for m in re.finditer(r"[.;]\s", text[:position])), default=0)
     return compose_wording().exception_start.search(text, sentence_start, position) is not None
 

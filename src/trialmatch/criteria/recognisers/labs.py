@@ -25,6 +25,7 @@ from functools import cache
 from itertools import pairwise
 
 from trialmatch.criteria.compose import load_wording
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import COMPARATOR, load_phrases, parse_comparator
 from trialmatch.criteria.recognisers.therapies import may_name, name_starts
@@ -644,7 +645,7 @@ def _list_rule(children: list[Rule], separators: list[str], section: str, span: 
 
 
 _BURDEN_WORDS = ("mrd", "residual", "blast", "marrow")
-_MARROW_CLASS = re.compile(r"\bm[123]\b")
+_MARROW_CLASS = scanning(r"\bm[123]\b")
 _DIGIT = re.compile(r"\d")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import (
     COMPARATOR,
@@ -43,7 +44,7 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
               rf"|(?P<n3>\d{{1,3}})\s*%?(?!\s*(?:years|months|weeks|days))")
     lay = raw.get("lay_descriptions", [])
     lay_re = re.compile("|".join(lay), re.IGNORECASE) if lay else re.compile(r"(?!x)x")
-    pattern = re.compile(
+    pattern = scanning(
         rf"(?:(?:performance\s+status|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
         rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?)"
         rf"\s*(?:score\s*)?(?:(?:of|is|was|must\s+be|should\s+be|=|:|at|grade)\s*)*(?:{values})",
@@ -60,7 +61,7 @@ _FOR_AGE = re.compile(
 
 
 #: Every reading names a scale or "performance status"/"PS"; other texts are skipped cheaply.
-_CUE = re.compile(r"(?i:ecog|eastern\s+co|karnofsky|lansky|performance|\bps\b|zubrod|\bkps\b)|\bWHO\b")
+_CUE = scanning(r"(?i:ecog|eastern\s+co|karnofsky|lansky|performance|\bps\b|zubrod|\bkps\b)|\bWHO\b")
 
 
 def recognise(passage: Passage) -> list[Found]:

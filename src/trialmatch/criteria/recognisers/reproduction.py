@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from trialmatch.criteria.compose import load_wording as compose_wording
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import AllOf, AnyOf, Breastfeeding, Contraception, Not, Pregnancy, Rule
 from trialmatch.data import read_yaml
@@ -73,7 +74,7 @@ def _wording() -> _Wording:
     test = raw["test"]
 
     def compiled(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p.replace("{TEST}", test), flags) for p in patterns)
+        return tuple(scanning(p.replace("{TEST}", test), flags) for p in patterns)
 
     pregnancy, breastfeeding, contraception = raw["pregnancy"], raw["breastfeeding"], raw["contraception"]
     adjectives = contraception["adjectives"]
@@ -85,26 +86,26 @@ def _wording() -> _Wording:
         pregnancy=compiled(pregnancy["plain"]),
         pregnancy_after_negative=compiled(pregnancy["after_negative"]),
         pregnancy_planned=compiled(pregnancy["planned"]),
-        pregnancy_block_after=re.compile(pregnancy["block_after"], flags),
-        pregnancy_block_before=re.compile(pregnancy["block_before"], flags),
+        pregnancy_block_after=scanning(pregnancy["block_after"], flags),
+        pregnancy_block_before=scanning(pregnancy["block_before"], flags),
         breastfeeding=compiled(breastfeeding["plain"]),
-        nursing=re.compile(breastfeeding["nursing_after_pregnancy"], flags),
+        nursing=scanning(breastfeeding["nursing_after_pregnancy"], flags),
         breastfeeding_planned=compiled(breastfeeding["planned"]),
-        breastfeeding_block_after=re.compile(breastfeeding["block_after"], flags),
-        breastfeeding_block_before=re.compile(breastfeeding["block_before"], flags),
-        neither=re.compile(raw["neither"], flags),
-        instruction=re.compile(raw["instruction"], flags),
-        female_subject=re.compile(raw["female_subject"], flags),
-        refuse=re.compile(contraception["refuse"], flags),
-        medication=re.compile(contraception["medication"], flags),
-        quality=re.compile(contraception["quality"], flags),
-        method=re.compile(method_run, flags),
+        breastfeeding_block_after=scanning(breastfeeding["block_after"], flags),
+        breastfeeding_block_before=scanning(breastfeeding["block_before"], flags),
+        neither=scanning(raw["neither"], flags),
+        instruction=scanning(raw["instruction"], flags),
+        female_subject=scanning(raw["female_subject"], flags),
+        refuse=scanning(contraception["refuse"], flags),
+        medication=scanning(contraception["medication"], flags),
+        quality=scanning(contraception["quality"], flags),
+        method=scanning(method_run, flags),
         method_note_words=frozenset(str(w).lower() for w in contraception["method_note_words"]),
-        subjects=tuple((name, re.compile(contraception["subjects"][name], flags)) for name in subject_order),
-        conditions_after=tuple((name, re.compile(p, flags)) for name, p in contraception["conditions_after"].items()),
+        subjects=tuple((name, scanning(contraception["subjects"][name], flags)) for name in subject_order),
+        conditions_after=tuple((name, scanning(p, flags)) for name, p in contraception["conditions_after"].items()),
         tail_words=frozenset(str(w).lower() for w in raw["tail_words"]),
         tail_never_last=frozenset(str(w).lower() for w in raw["tail_never_last"]),
-        triggers=re.compile(raw["triggers"], flags),
+        triggers=scanning(raw["triggers"], flags),
     )
 
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from trialmatch.criteria.folding import Scanner
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import Sex
 from trialmatch.data import read_yaml
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> tuple[Scanner, re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     raw = read_yaml("criteria/phrases.yaml")
     flags = re.IGNORECASE
-    both = re.compile(rf"\b(?:{'|'.join(raw['sex_both'])})\b", flags)
+    both = Scanner(rf"\b(?:{'|'.join(raw['sex_both'])})\b", flags)
     lead = r"^\W*(?:(?:only|adult)\s+)?"
     # Longest spelling first, so "male subjects" is read whole before "male".
     female = re.compile(rf"{lead}(?:{'|'.join(sorted(raw['sex_female'], key=len, reverse=True))})\b(?:\s+only\b)?",

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, parse_duration
 from trialmatch.criteria.rules import StudyEnrolment
@@ -53,7 +54,7 @@ def study_wording() -> StudyWording:
         rf"\b{spec['now_or_since']}(?:{less_than})\s*(?P<d>{DURATION})\s+(?:since|from|after)\s+"
         rf"(?:(?:{since_leads})\s+)*{phrase}"
     )
-    return StudyWording(phrase=re.compile(phrase, re.IGNORECASE), now_or_since=re.compile(now_or_since, re.IGNORECASE),
+    return StudyWording(phrase=scanning(phrase, re.IGNORECASE), now_or_since=scanning(now_or_since, re.IGNORECASE),
                         past=re.compile(rf"^(?:{_alternation(spec['past_verbs'])})\b", re.IGNORECASE))
 
 

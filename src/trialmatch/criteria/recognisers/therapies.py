@@ -30,6 +30,7 @@ from itertools import pairwise
 from typing import Literal
 
 from trialmatch.criteria.compose import load_wording
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
 from trialmatch.criteria.recognisers import hypersensitivity, studies
@@ -40,7 +41,7 @@ from trialmatch.vocabulary.concepts import (
     ConceptMatch,
     _exact_key,
     _folded_key,
-    _prepared,
+    _words,
     load_vocabulary,
 )
 
@@ -48,6 +49,7 @@ _KINDS = {"drug", "drug_class", "procedure"}
 #: Confidence of a list whose connectives mix "and" with "or", or with a timing duration left unread.
 _UNSURE = 0.6
 _MARK, _FILL, _STUDY, _STUDY_FILL = "\ue000", "\ue001", "\ue002", "\ue003"
+_MARKS = re.compile(f"[{_MARK}{_STUDY}]")  # where a name or a study starts: the only places _units looks at
 _NAME = f"{_MARK}{_FILL}*"
 _ANY_NAME = f"(?:{_MARK}{_FILL}*|{_STUDY}{_STUDY_FILL}*)"
 _SEP = (r"\s*(?:,\s*(?:and\s*/\s*or|and|or|nor)?|\band\s*/\s*or\b|\bor\b|\band\b|\bnor\b|/|\bplus\b)\s*"
@@ -124,11 +126,11 @@ def _wording() -> _Wording:
     cues = _alternation(raw["example_cues"], escape=False)
     return _Wording(
         lead_timing=lead_timing,
-        lead_end=re.compile(rf"(?<![\w/-])(?P<w>{leads})[\s,]*$", flags),
-        since=re.compile(since, flags),
+        lead_end=scanning(rf"(?<![\w/-])(?P<w>{leads})[\s,]*$", flags),
+        since=scanning(since, flags),
         prior_and_no_concurrent=re.compile(raw["prior_and_no_concurrent"], flags),
         suffix=re.compile(rf"^[\s-]+(?:{_alternation(raw['suffixes'])})\b", flags),
-        qualifiers_end=re.compile(rf"(?<![\w-])(?P<q>(?:(?:{_alternation(qualifier_words)})[\s-]+)+)$", flags),
+        qualifiers_end=scanning(rf"(?<![\w-])(?P<q>(?:(?:{_alternation(qualifier_words)})[\s-]+)+)$", flags),
         neutral_qualifiers=frozenset(_norm(q) for q in qualifiers["neutral"]),
         narrowing={_norm(word): {c: list(v.get("except", [])) for c, v in spec.items()}
                    for word, spec in qualifiers["narrowing"].items()},
@@ -136,9 +138,9 @@ def _wording() -> _Wording:
         examples=re.compile(rf"^\s*,?\s*(?:{cues})\s*[,:]?\s*(?P<list>{_NAME_LIST})", flags),
         paren_examples=re.compile(rf"^\s*(?:(?:{cues})\s*[,:]?\s*)?(?P<list>{_NAME_LIST})\s*$", flags),
         other_than=re.compile(rf"^\s+(?P<cue>(?:{_alternation(raw['other_than'])})\s+(?P<list>{_NAME_LIST}))", flags),
-        window=re.compile(window, flags),
-        anchor=re.compile(anchor, flags),
-        completed_before=re.compile(completed, flags),
+        window=scanning(window, flags),
+        anchor=scanning(anchor, flags),
+        completed_before=scanning(completed, flags),
         ever_after=re.compile(rf"^\s*,?\s*(?:{_alternation(raw['ever_after'])})\b", flags),
         followers=re.compile(rf"^\s*{raw['followers']}", flags),
         blocked=frozenset(str(w).lower() for w in raw["blocked_after_words"]),
@@ -238,9 +240,20 @@ def name_starts(kinds: frozenset[str]) -> tuple[frozenset[object], frozenset[obj
 
 def may_name(text: str, starts: tuple[frozenset[object], frozenset[object]]) -> bool:
     """False when no word or pair of words of ``text`` begins a name (then ``Vocabulary.find`` finds none)."""
-    _, raw, folded = _prepared(text)
-    return not (starts[0].isdisjoint(folded) and starts[0].isdisjoint(pairwise(folded))
-                and starts[1].isdisjoint(raw) and starts[1].isdisjoint(pairwise(raw)))
+    raw, folded = _words(text)
+    firsts = _pair_firsts(starts)
+    # A pair can start a name only after a word that begins some two-word start: most texts have none.
+    return not (starts[0].isdisjoint(folded)
+                and (firsts[0].isdisjoint(folded) or starts[0].isdisjoint(pairwise(folded)))
+                and starts[1].isdisjoint(raw)
+                and (firsts[1].isdisjoint(raw) or starts[1].isdisjoint(pairwise(raw))))
+
+
+@cache
+def _pair_firsts(starts: tuple[frozenset[object], frozenset[object]]) -> tuple[frozenset[object], frozenset[object]]:
+    """The first words of the two-word starts (folded, exact)."""
+    return (frozenset(k[0] for k in starts[0] if isinstance(k, tuple)),
+            frozenset(k[0] for k in starts[1] if isinstance(k, tuple)))
 
 
 def find_named(text: str, kinds: set[str]) -> list[ConceptMatch]:
@@ -271,8 +284,9 @@ def _units(passage: Passage, masked: str, by_start: dict[int, ConceptMatch]) -> 
     wording = _wording()
     units: list[_Unit] = []
     consumed_to = 0
-    for position, char in enumerate(masked):
-        if position < consumed_to or char not in (_MARK, _STUDY):
+    for mark in _MARKS.finditer(masked):
+        position, char = mark.start(), mark.group()
+        if position < consumed_to:
             continue
         filler = _FILL if char == _MARK else _STUDY_FILL
         end = position + 1
@@ -601,10 +615,13 @@ def _neutral_before(prefix: str) -> bool:
     words = re.findall(r"[^\W\d_]+", prefix.split(",")[-1].split("(")[-1])
     if not words:
         return True
-    word = words[-1].lower()
-    neutral = (load_wording().filler | {"no", "not", "without", "never", "nor", "neither", "or", "and"}) \
+    return words[-1].lower() in _neutral_words()
+
+
+@cache
+def _neutral_words() -> frozenset[str]:
+    return (load_wording().filler | {"no", "not", "without", "never", "nor", "neither", "or", "and"}) \
         - _wording().narrowing_filler
-    return word in neutral
 
 
 def _only_filler(text: str) -> bool:
@@ -693,14 +710,14 @@ def _merge_studies(passage: Passage, found: list[Found]) -> list[Found]:
     return merged
 
 
-_TIMED_DURATION = re.compile(
+_TIMED_DURATION = scanning(
     rf"(?:\b(?:within|since|last|past|previous|preceding|during|over|ago|elapsed)\b[^.;]{{0,25}}?(?P<a>{DURATION}))"
     rf"|(?P<b>{DURATION})\s+(?:prior|before|ago|since|after|from|following|preceding|earlier)\b",
     re.IGNORECASE,
 )
 
 
-_ANY_DURATION = re.compile(DURATION, re.IGNORECASE)
+_ANY_DURATION = scanning(DURATION, re.IGNORECASE)
 
 
 def _check_durations(passage: Passage, found: list[Found]) -> list[Found]:

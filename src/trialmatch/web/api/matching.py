@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,9 +15,8 @@ from trialmatch.patients.errors import PatientReadError
 from trialmatch.patients.facts import PatientFacts
 from trialmatch.patients.notes import read_note
 from trialmatch.places import Place, UnknownPlace, parse_place
-from trialmatch.screening import Screening, ScreeningQuery, screen
+from trialmatch.screening import ScreeningQuery, screen
 from trialmatch.store.search import SearchError, expand_statuses
-from trialmatch.store.sqlite import TrialStore
 from trialmatch.web.api.bodies import (
     JSON_TYPES,
     MULTIPART,
@@ -30,7 +31,7 @@ from trialmatch.web.api.bodies import (
 from trialmatch.web.api.fields import status_list
 from trialmatch.web.api.models import MatchedTrial, MatchResponse, PlaceOut, RankedQuestionOut, error_responses
 from trialmatch.web.errors import ApiError
-from trialmatch.web.stores import StoreDep
+from trialmatch.web.stores import StorePool
 
 router = APIRouter(tags=["matching"])
 
@@ -111,32 +112,41 @@ _BODY = {
     openapi_extra={"requestBody": _BODY})
 async def match(
     request: Request,
-    store: StoreDep,
     status: Annotated[list[str] | None, Query(description="open (default), closed, any, or a status")] = None,
     as_of: Annotated[dt.date | None, Query(description="YYYY-MM-DD; default today")] = None,
     near: Annotated[str | None, Query(max_length=200, description="A city or 'lat,lon'")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100, description="Trials to return (default 20)")] = None,
     include_not_eligible: Annotated[bool | None, Query(description="Also return ruled-out trials")] = None,
-) -> MatchResponse:
+) -> Response:
     refuse_media_type(request, (*JSON_TYPES, MULTIPART))
     options = MatchOptions(status=status, as_of=as_of, near=near, limit=limit,
                            include_not_eligible=include_not_eligible)
+    read_patient: Callable[[], PatientFacts]
     if media_type(request) == MULTIPART:
         uploaded = await upload(request)
         given = {key: values if key == "status" else values[0] for key, values in uploaded.fields.items()}
         options = _merged(options, validated(MatchOptions, given))
         day = options.as_of or dt.date.today()
-        facts = await run_in_threadpool(patient_from_upload, uploaded, day)
+        read_patient = partial(patient_from_upload, uploaded, day)
     else:
         data = await json_body(request)
         if isinstance(data, dict) and ("patient" in data or "note" in data):
             envelope: MatchRequest = validated(MatchRequest, data)
             options = _merged(options, envelope)
             day = options.as_of or dt.date.today()
-            facts = await run_in_threadpool(_envelope_patient, envelope, day)
+            read_patient = partial(_envelope_patient, envelope, day)
         else:
             day = options.as_of or dt.date.today()
-            facts = await run_in_threadpool(patient_from_json, data)
+            read_patient = partial(patient_from_json, data)
+    # One trip to a worker thread for reading, screening and writing the answer: each trip costs a thread
+    # switch, and the answer is serialised once, straight to JSON (the models are built and checked here).
+    body = await run_in_threadpool(_answer, request.app.state.stores, read_patient, options, day)
+    return Response(body, media_type="application/json")
+
+
+def _answer(stores: StorePool, read_patient: Callable[[], PatientFacts], options: MatchOptions,
+            day: dt.date) -> bytes:
+    facts = read_patient()
     statuses = status_list(options.status, default=["OPEN"])
     try:
         expand_statuses(statuses)
@@ -148,14 +158,16 @@ async def match(
     place = _place(options.near, facts, warnings)
     query = ScreeningQuery(as_of=day, statuses=statuses, near=place, limit=options.limit or _DEFAULT_LIMIT,
                            include_not_eligible=bool(options.include_not_eligible))
-    result = await run_in_threadpool(_screen, store, facts, query)
-    return MatchResponse(
+    with stores.checkout() as store:
+        result = screen(store, facts, query)
+    answer = MatchResponse(
         as_of=day.isoformat(), considered=result.considered, counts=result.counts, warnings=warnings,
         near=PlaceOut(name=place.name, lat=place.lat, lon=place.lon) if place else None,
         matches=[MatchedTrial.of(m) for m in result.matches],
         next_questions=[RankedQuestionOut(question_id=q.question_id, question=q.question,
                                           could_settle=q.could_settle, trials=sorted(q.trials))
                         for q in result.questions[:_NEXT_QUESTIONS]])
+    return MatchResponse.__pydantic_serializer__.to_json(answer)
 
 
 def _merged(query: MatchOptions, body: MatchOptions) -> MatchOptions:
@@ -194,7 +206,3 @@ def _place(near: str | None, facts: PatientFacts, warnings: list[str]) -> Place 
     except UnknownPlace:
         warnings.append("The patient's location is not a place we know; give `near` to see the nearest sites.")
         return None
-
-
-def _screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -> Screening:
-    return screen(store, facts, query)

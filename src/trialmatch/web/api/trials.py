@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from trialmatch.criteria.compiler import CompiledCriterion
 from trialmatch.criteria.describe import describe
@@ -27,7 +28,7 @@ from trialmatch.web.api.models import (
     error_responses,
 )
 from trialmatch.web.errors import ApiError
-from trialmatch.web.stores import StoreDep
+from trialmatch.web.stores import StoreDep, StorePool
 
 router = APIRouter(tags=["trials"])
 
@@ -42,8 +43,7 @@ _SEARCH_FIELDS = (("unknown phase", "phase"), ("unknown status", "status"), ("se
                 "filtered by status, phase, the patient's age and sex, and distance from a place. "
                 "Example: `/api/trials?q=blinatumomab&condition=B-ALL&age=10&near=Leeds,UK&within=500`.",
     responses=error_responses(422))
-def search_trials(
-    store: StoreDep,
+async def search_trials(
     request: Request,
     q: Annotated[str, Query(max_length=500, description="Words to find; diseases and drugs match all their names",
                             examples=["blinatumomab"])] = "",
@@ -62,7 +62,7 @@ def search_trials(
                                description="relevance (default), distance (needs near) or updated")] = "relevance",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     per_page: Annotated[int | None, Query(ge=1, le=100, description="Results per page (default 10)")] = None,
-) -> SearchResponse:
+) -> Response:
     size = per_page or request.app.state.settings.page_size
     if within is not None and not near:
         raise _invalid("within", "`within` is a radius around a place: give `near` too, e.g. near=Leeds&within=50")
@@ -78,14 +78,23 @@ def search_trials(
         statuses=status_list(status, default=["open"]), phases=[p for v in phase or [] for p in _split(v)],
         age_years=age, sex=None if wanted_sex in ("", "all") else wanted_sex, near=place, radius_km=within,
         sort=sort, limit=size, offset=(page - 1) * size)  # type: ignore[arg-type]
+    # One trip to a worker thread for the store, the search and the JSON: each trip costs a thread switch.
+    return Response(await run_in_threadpool(_search_answer, request.app.state.stores, query, page),
+                    media_type="application/json")
+
+
+def _search_answer(stores: StorePool, query: SearchQuery, page: int) -> bytes:
     try:
-        found = search(store, query)
+        with stores.checkout() as store:
+            found = search(store, query)
     except SearchError as error:
         message = str(error)
         field = next((name for start, name in _SEARCH_FIELDS if message.startswith(start)), "")
         raise _invalid(field, message[0].upper() + message[1:] + ".") from None
-    return SearchResponse(total=found.total, total_is_exact=found.total_is_exact, page=page, per_page=size,
-                          results=[trial_summary(hit.trial, hit.nearest_site) for hit in found.hits])
+    answer = SearchResponse(total=found.total, total_is_exact=found.total_is_exact, page=page,
+                            per_page=query.limit, results=[trial_summary(hit.trial, hit.nearest_site)
+                                                           for hit in found.hits])
+    return SearchResponse.__pydantic_serializer__.to_json(answer)
 
 
 @router.get("/trials/{trial_id:path}/criteria", response_model=CriteriaResponse,
