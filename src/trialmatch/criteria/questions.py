@@ -7,8 +7,9 @@ thing negated. The wording lives in ``data/criteria/questions.yaml``.
 
 from __future__ import annotations
 
+import re
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from trialmatch.criteria.describe import written_unit
 from trialmatch.criteria.rules import (
@@ -41,9 +42,38 @@ if TYPE_CHECKING:
     from trialmatch.criteria.compiler import CompiledCriterion
 
 
+#: Who answers: the patient ("self") or someone answering for the person they care for ("carer").
+Perspective = Literal["self", "carer"]
+PERSPECTIVES: tuple[Perspective, ...] = ("self", "carer")
+
+
 @cache
 def _wording() -> dict[str, Any]:
     return read_yaml("criteria/questions.yaml")
+
+
+@cache
+def _carer_rewrites() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern), replacement) for pattern, replacement in _wording()["carer_rewrites"])
+
+
+#: The criterion's own words quoted in a 'Does this apply to you? "…"' question: never reworded.
+_QUOTED = re.compile(r'("[^"]*")')
+
+
+def worded_for(question: str, perspective: Perspective = "self") -> str:
+    """``question`` as shown to whoever answers: unchanged for the patient, in the third person for a carer
+    ("Have you had …" → "Has the patient had …"). Only the display changes: ids stay those of the patient's
+    wording, so an answer means the same whoever gave it."""
+    if perspective == "self":
+        return question
+    parts = _QUOTED.split(question)
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        for pattern, replacement in _carer_rewrites():
+            if i and pattern.pattern.startswith("^"):
+                continue  # a sentence start only begins the question
+            parts[i] = pattern.sub(replacement, parts[i])
+    return "".join(parts)
 
 
 def plain_name(concept_id: str, fallback: str) -> str:
@@ -64,12 +94,48 @@ def _age_value(value: float, unit: str) -> str:
     return str(Duration(value=value, unit=unit))  # type: ignore[arg-type]
 
 
+def _said_age(leaf: Age, whole: bool = True) -> tuple[str, float, str]:
+    """The limit as people say an age, meaning the same: whole years given in months as years (24 months =
+    2 years; months are said only below 2 years), and "< 18 years" as "17 years or younger" — ages count whole
+    years reached, so someone who is 17 and a half is "17"."""
+    comparator, value, unit = leaf.comparator, leaf.value, leaf.unit
+    if unit == "months" and value >= 24 and value % 12 == 0:
+        value, unit = value / 12, "years"
+    elif whole and unit == "years" and comparator == "<" and float(value).is_integer() and value >= 2:
+        comparator, value = "<=", value - 1
+    return comparator, value, unit
+
+
+def _age_bound(comparator: str, value: float, unit: str) -> str:
+    return str(_wording()["age_bounds"][comparator]).format(value=_age_value(value, unit))
+
+
+def _age_question(leaf: Age) -> str:
+    key = "age_at_diagnosis" if leaf.at == "diagnosis" else "age"
+    return str(_wording()[key]).format(bound=_age_bound(*_said_age(leaf)))
+
+
+def _age_range_question(first: Age, second: Age) -> str | None:
+    """"Are you between 1 month and 17 years old?" for a lower and an upper limit on the same age."""
+    low, high = sorted((first, second), key=lambda leaf: leaf.comparator[0] != ">")
+    if low.at != high.at or low.comparator[0] != ">" or high.comparator[0] != "<":
+        return None
+    (low_c, low_v, low_u), (high_c, high_v, high_u) = _said_age(low), _said_age(high)
+    at_diagnosis = "_at_diagnosis" if low.at == "diagnosis" else ""
+    if low_c == ">=" and high_c == "<=":
+        # "between 18 and 65 years old", "between 1 month and 17 years old"
+        low_text = _number(low_v) if low_u == high_u else _age_value(low_v, low_u)
+        return str(_wording()["age_range" + at_diagnosis]).format(low=low_text, high=_age_value(high_v, high_u))
+    # "Are you older than 1 month and younger than 18 years?"
+    return str(_wording()["age_limits" + at_diagnosis]).format(
+        low=_age_bound(low_c, low_v, low_u), high=_age_bound(*_said_age(high, whole=False)))
+
+
 def ask_leaf(leaf: Leaf) -> str:
     """The question that settles one leaf."""
     w = _wording()
     if isinstance(leaf, Age):
-        key = "age_at_diagnosis" if leaf.at == "diagnosis" else "age"
-        return str(w[key][leaf.comparator]).format(value=_age_value(leaf.value, leaf.unit))
+        return _age_question(leaf)
     if isinstance(leaf, Sex):
         return str(w["sex"][leaf.sex])
     if isinstance(leaf, Condition):
@@ -186,13 +252,9 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
     if children is None:
         return None
     joiner = " or " if isinstance(rule, AnyOf) or all(isinstance(c, Not) for c in rule.children) else " and "
-    if all(isinstance(c, Age) for c in children) and len(children) == 2:
-        ages = sorted(children, key=lambda c: c.comparator)  # type: ignore[union-attr]
-        high, low = ages[0], ages[1]
-        if isinstance(low, Age) and isinstance(high, Age) and low.at == high.at and low.comparator[0] == ">":
-            key = "age_range_at_diagnosis" if low.at == "diagnosis" else "age_range"
-            return str(_wording()[key]).format(low=_age_value(low.value, low.unit),
-                                               high=_age_value(high.value, high.unit))
+    ages = [c for c in children if isinstance(c, Age)]
+    if len(ages) == len(children) == 2 and joiner == " and " and (ranged := _age_range_question(*ages)) is not None:
+        return ranged
     if all(isinstance(c, Lab) for c in children):
         parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
         return str(_wording()["labs"]).format(list=_join(parts, " and "))

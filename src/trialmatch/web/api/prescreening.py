@@ -25,7 +25,7 @@ class PrescreenRequest(BaseModel):
     """Answers so far, and optionally what else is known about the patient."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "answers": {"q-c104325d1e0c": "yes", "q-d4f10a6c96bb": "no", "q-0718aac7c063": "not_sure"},
+        "answers": {"q-d276855750d7": "yes", "q-d4f10a6c96bb": "no", "q-0718aac7c063": "not_sure"},
         "facts": {"birth_date": "2016-03-02", "sex": "male"}, "as_of": "2026-06-01"}]})
 
     answers: dict[str, Any] = Field(
