@@ -528,3 +528,19 @@ def test_prescreen_answers_replace_the_facts_own_answers(demo_store: TrialStore)
     facts = PatientFacts().with_answer(qid, "yes")
     assert prescreen_stored(demo_store, BLINA, {}, facts).result == "not_eligible"
     assert prescreen_stored(demo_store, BLINA, {qid: "no"}, facts, dt.date(2026, 6, 1)).result == "possibly_eligible"
+
+
+def test_prescreen_words_questions_for_a_carer_with_the_same_ids(client: TestClient) -> None:
+    own = client.post(f"/api/trials/{BLINA}/prescreen", json={}).json()
+    carer = client.post(f"/api/trials/{BLINA}/prescreen", json={"perspective": "carer"}).json()
+    assert carer["perspective"] == "carer" and own["perspective"] == "self"
+    assert [q["question_id"] for q in carer["questions"]] == [q["question_id"] for q in own["questions"]]
+    assert carer["questions"][0]["question"] == "Is the patient between 1 month and 17 years old?"
+    hiv = next(q for q in carer["questions"] if q["criterion_ids"] == ["exc-8"])
+    assert hiv["question"] == "Does the patient have HIV, hepatitis B or hepatitis C?"
+    # A carer's "Yes" means what the patient's own "Yes" means.
+    answered = client.post(f"/api/trials/{BLINA}/prescreen",
+                           json={"perspective": "carer", "answers": {hiv["question_id"]: "yes"}}).json()
+    assert answered["result"] == "not_eligible" and [c["id"] for c in answered["deciding"]] == ["exc-8"]
+    error = error_of(client.post(f"/api/trials/{BLINA}/prescreen", json={"perspective": "parent"}), 422)
+    assert "perspective" in json.dumps(error)

@@ -427,7 +427,7 @@ def test_prescreen_answers_give_likely_eligible(client: TestClient) -> None:
     assert text(one(box, ".//h3")) == "Likely eligible"
     # The answers stay in the form, and nothing else is chosen.
     checked = {r.get("name"): r.get("value") for r in doc.xpath('//input[@type="radio"][@checked]')}
-    assert checked == answers
+    assert checked == {**answers, "perspective": "self"}
 
 
 def test_prescreen_answer_that_rules_out_names_the_criterion(client: TestClient) -> None:
@@ -460,7 +460,7 @@ def test_clear_my_responses_empties_the_form(client: TestClient) -> None:
     doc = page(client.get(f"/trials/{SEED}"))
     first = next(iter(questions(doc)))
     cleared = post_answers(client, SEED, {first: "yes"}, action="clear")
-    assert not cleared.xpath('//input[@type="radio"][@checked]')
+    assert not cleared.xpath('//input[@type="radio"][starts-with(@name, "q-")][@checked]')
     assert "cleared" in text(result_box(cleared))
     assert not result_box(cleared).xpath(".//h3")
 
@@ -494,3 +494,39 @@ def test_live_prescreen_script_is_a_static_file_under_the_csp(client: TestClient
     script = client.get("/static/prescreen.js")
     assert script.status_code == 200
     assert "textContent" in script.text and "innerHTML" not in script.text
+
+
+# --- who is answering -------------------------------------------------------------------------------------
+
+
+def test_a_carer_sees_the_same_questions_in_the_third_person(client: TestClient, store: TrialStore) -> None:
+    own = page(client.get(f"/trials/{SEED}"))
+    carer = page(client.get(f"/trials/{SEED}?perspective=carer"))
+    mine, theirs = questions(own), questions(carer)
+    assert list(mine) == list(theirs)  # same ids, same order: an answer means the same whoever gives it
+    assert theirs[next(iter(theirs))] == "Is the patient between 1 month and 17 years old?"
+    for qid, question in theirs.items():
+        outside_quotes = re.sub(r'"[^"]*"', "", question)
+        assert not re.search(r"\b(you|your)\b", outside_quotes, re.IGNORECASE), question
+        legend = one(carer, f'//fieldset[@data-question-id="{qid}"]/legend')
+        assert legend.get("data-self") == mine[qid] and legend.get("data-carer") == question
+    chosen = one(carer, '//input[@name="perspective"][@checked]')
+    assert chosen.get("value") == "carer"
+    assert one(own, '//input[@name="perspective"][@checked]').get("value") == "self"
+
+
+def test_switching_to_carer_wording_keeps_the_answers_without_javascript(client: TestClient) -> None:
+    trial_id = "NCT04521231"
+    doc = page(client.get(f"/trials/{trial_id}"))
+    answers = adult_answers(doc)
+    fields = form_fields(doc)
+    response = client.post(f"/trials/{trial_id}/prescreen",
+                           data={**fields, **answers, "perspective": "carer", "action": "perspective"})
+    switched = page(response)
+    checked = {r.get("name"): r.get("value") for r in switched.xpath('//input[@type="radio"][@checked]')}
+    assert checked == {**answers, "perspective": "carer"}
+    assert all(q.startswith(("Is the patient", "Has the patient", "Does the patient", "Was the patient",
+                             "Are the patient", "If the patient", "Does this apply to the patient"))
+               for q in questions(switched).values()), questions(switched)
+    box = result_box(switched)
+    assert one(box, ".//h3").get("data-result") == "likely_eligible" and "the patient" in text(box)
