@@ -402,7 +402,7 @@ def test_prescreen_questions_are_fieldsets_with_three_labelled_choices(client: T
 #: otherwise well (NCT04521231's questions).
 ADULT_RELAPSE = {
     "Are you 18 years or older?": "yes",
-    "Is your ECOG performance status at most 2?": "yes",
+    "(ECOG performance status 0, 1 or 2)": "yes",
     "Do you have the illness this trial is for after salvage treatment": "yes",
     "Is your share of leukaemia cells (blasts) in your bone marrow at least 5 %?": "yes",
     "with any of the following": "yes",

@@ -145,6 +145,8 @@ def ask_leaf(leaf: Leaf) -> str:
     if isinstance(leaf, Lab):
         return _lab_question(leaf)
     if isinstance(leaf, Performance):
+        if (plain := _plain_performance(leaf)) is not None:
+            return str(w["performance_plain_question"]).format(question=plain[0], scale=plain[1])
         comparator = w["comparators"][leaf.comparator]
         return str(w["performance"][leaf.scale]).format(comparator=comparator, value=_number(leaf.value))
     if isinstance(leaf, Therapy):
@@ -175,6 +177,51 @@ def ask_leaf(leaf: Leaf) -> str:
             return str(w["study_enrolment"]["now"])
         return str(w["study_enrolment"]["within"]).format(window=str(leaf.window))
     return ask_text(leaf.text)
+
+
+def _plain_performance(leaf: Performance) -> tuple[str, str] | None:
+    """What a performance limit means in plain words, and the scale and grades it names; None for a grade the
+    wording doesn't list. "ECOG ≤ 2" is "up and about for more than half of the day …" with "ECOG performance
+    status 0, 1 or 2"."""
+    wording = _wording()["performance_plain"][leaf.scale]
+    comparator, value = leaf.comparator, leaf.value
+    step = 1 if leaf.scale == "ecog" else 10
+    if comparator in ("<", ">"):  # whole grades: "ECOG < 2" is "ECOG ≤ 1"
+        comparator, value = comparator + "=", value - step if comparator == "<" else value + step
+    if comparator not in ("<=", ">=") or not float(value).is_integer():
+        return None
+    better = (comparator == "<=") == (leaf.scale == "ecog")
+    question = wording["better" if better else "worse"].get(int(value))
+    if question is None:
+        return None
+    grades = _join([str(g) for g in range(int(value) + 1)], " or ") if value <= 2 else f"0 to {int(value)}"
+    scale = str(wording["scale_better" if better else "scale_worse"]).format(value=int(value), grades=grades)
+    return str(question), scale
+
+
+def _performance_by_age(rule: AllOf | AnyOf) -> str | None:
+    """One question for "Karnofsky ≥ 50% for participants ≥ 16 years, Lansky ≥ 50% for participants < 16 years":
+    Lansky's plain words (play and activity, which read for an older patient too) with both scales named."""
+    if not isinstance(rule, AllOf) or len(rule.children) != 2:
+        return None
+    branches: dict[str, tuple[Performance, Age]] = {}
+    for child in rule.children:
+        if not isinstance(child, AnyOf) or len(child.children) != 2:
+            return None
+        condition = next((c.child for c in child.children if isinstance(c, Not) and isinstance(c.child, Age)), None)
+        score = next((c for c in child.children if isinstance(c, Performance)), None)
+        if condition is None or score is None or score.comparator not in (">=", ">"):
+            return None
+        branches[score.scale] = (score, condition)  # type: ignore[assignment]
+    if set(branches) != {"lansky", "karnofsky"}:
+        return None
+    (lansky, child_age), (karnofsky, _) = branches["lansky"], branches["karnofsky"]
+    plain, other = _plain_performance(lansky), _plain_performance(karnofsky)
+    if plain is None or other is None:
+        return None
+    return str(_wording()["performance_by_age"]).format(
+        question=plain[0], child_scale=plain[1], child_age=_age_bound(*_said_age(child_age, whole=False)),
+        other_scale=other[1])
 
 
 def ask_text(text: str) -> str:
@@ -247,7 +294,9 @@ def _without_implied(rule: Rule) -> Rule:
 def _merged(rule: AllOf | AnyOf) -> str | None:
     """One question for a list of like leaves: "Do you have HIV, hepatitis B or hepatitis C?"."""
     if (limited := _limited_by_age(rule)) is not None:
-        return ask_leaf(limited)  # type: ignore[arg-type]
+        return _ask_limited_by_age(rule, limited)  # type: ignore[arg-type]
+    if (by_age := _performance_by_age(rule)) is not None:
+        return by_age
     children = _flattened(rule)
     if children is None:
         return None
@@ -278,6 +327,22 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
             names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
             return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
     return None
+
+
+_OPPOSITE = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "="}
+
+
+def _ask_limited_by_age(rule: AnyOf, limited: Leaf) -> str:
+    """"Are you younger than 16 years, or able to … (Karnofsky score 50% or more)?": exactly the criterion, so
+    a child's "Yes" is right even though the score is only asked of older patients."""
+    question = ask_leaf(limited)
+    condition = next(c.child for c in rule.children if isinstance(c, Not) and isinstance(c.child, Age))
+    start = str(_wording()["limited_by_age_start"])
+    if condition.comparator == "=" or not question.startswith(start):
+        return question
+    outside = condition.model_copy(update={"comparator": _OPPOSITE[condition.comparator]})
+    return str(_wording()["limited_by_age"]).format(age=_age_bound(*_said_age(outside, whole=False)),
+                                                    rest=question[len(start):])
 
 
 def _limited_by_age(rule: AllOf | AnyOf) -> Rule | None:
