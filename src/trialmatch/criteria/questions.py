@@ -225,8 +225,41 @@ def _performance_by_age(rule: AllOf | AnyOf) -> str | None:
 
 
 def ask_text(text: str) -> str:
-    """A question for text the compiler could not read: the criterion itself."""
+    """A question for text the compiler could not read: a plain one for criteria many trials share ("able to
+    give informed consent"), otherwise the criterion itself."""
+    flat = " ".join(text.split())
+    found = {question for pattern, unless, question in _text_questions()
+             if pattern.search(flat) and not (unless and unless.search(flat))}
+    # Only when one plain question covers it: "comply with visits … and give consent" is asked as written.
+    return found.pop() if len(found) == 1 else quoted(text)
+
+
+def quoted(text: str) -> str:
+    """'Does this apply to you? "…"' with the criterion's whole text."""
     return str(_wording()["text"]).format(text=text.strip().rstrip(".;"))
+
+
+@cache
+def _text_questions() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None, str], ...]:
+    return tuple((re.compile(entry["pattern"], re.IGNORECASE),
+                  re.compile(entry["unless"], re.IGNORECASE) if entry.get("unless") else None, str(entry["question"]))
+                 for entry in _wording()["text_questions"])
+
+
+_SENTENCE_END = re.compile(r"[.;:](?=\s)|\s[-–]\s")
+
+
+def shown(question: str) -> str:
+    """The question as a page shows it: a long criterion asked as itself is cut to its first sentence (the page
+    shows the whole text under it). Display only: the question's id stays that of the whole wording."""
+    limit = int(_wording()["text_shown_chars"])
+    prefix = str(_wording()["text"]).split("{text}")[0]
+    if not question.startswith(prefix) or len(question) - len(prefix) - 1 <= limit:
+        return question
+    body = question[len(prefix):-1]
+    end = _SENTENCE_END.search(body, 40)
+    cut = body[:end.start()] if end and end.start() <= limit else body[:limit].rsplit(" ", 1)[0]
+    return f"{prefix}{cut.rstrip(' ,;:')} …\""
 
 
 def ask(criterion: CompiledCriterion) -> str:
@@ -305,6 +338,10 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
     if len(ages) == len(children) == 2 and joiner == " and " and (ranged := _age_range_question(*ages)) is not None:
         return ranged
     if all(isinstance(c, Lab) for c in children):
+        if (normal := _normal_range(children)) is not None:  # type: ignore[arg-type]
+            return normal
+        if (same := _same_limit(children)) is not None:  # type: ignore[arg-type]
+            return same
         parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
         return str(_wording()["labs"]).format(list=_join(parts, " and "))
     if all(isinstance(c, Pregnancy | Breastfeeding) for c in children):
@@ -410,8 +447,32 @@ def _lab_phrase(leaf: Lab) -> str:
     return f"{name} {comparator} {_number(leaf.value)} times the {limit} limit of normal"
 
 
+def _normal_range(labs: list[Lab]) -> str | None:
+    """"Is your bilirubin within the normal range?" for "≥ 1 × LLN and ≤ 1 × ULN" of one test."""
+    bounds = {(lab.reference, lab.comparator, lab.value) for lab in labs}
+    if len(labs) == 2 and len({lab.analyte for lab in labs}) == 1 and bounds == {("lln", ">=", 1), ("uln", "<=", 1)}:
+        return str(_wording()["lab_normal"]).format(name=plain_name(labs[0].analyte, labs[0].name))
+    return None
+
+
+def _same_limit(labs: list[Lab]) -> str | None:
+    """"Are your liver tests ALT and AST each less than 2.5 times the upper limit of normal?"."""
+    if len({(lab.reference, lab.comparator, lab.value) for lab in labs}) != 1 or labs[0].reference == "absolute":
+        return None
+    groups = {_wording()["lab_groups"].get(lab.analyte) for lab in labs}
+    group = f"{groups.pop()} " if len(groups) == 1 and None not in groups else ""
+    names = _join(list(dict.fromkeys(plain_name(lab.analyte, lab.name) for lab in labs)), " and ")
+    return str(_wording()["labs_same_limit"]).format(
+        group=group, names=names, comparator=_wording()["comparators"][labs[0].comparator],
+        value=_number(labs[0].value), limit="upper" if labs[0].reference == "uln" else "lower")
+
+
 def _lab_question(leaf: Lab) -> str:
     w = _wording()["lab"]
+    if leaf.reference == "absolute" and (own := _wording()["lab_by_analyte"].get(leaf.analyte)):
+        unit = f" {written_unit(leaf.unit, leaf.value)}" if leaf.unit else ""
+        return str(own).format(comparator=_wording()["comparators"][leaf.comparator], value=_number(leaf.value),
+                               unit=unit)
     comparator = _wording()["comparators"][leaf.comparator]
     unit = f" {written_unit(leaf.unit, leaf.value)}" if leaf.unit else ""
     value = _number(leaf.value)

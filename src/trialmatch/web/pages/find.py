@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from trialmatch.criteria.questions import worded_for
+from trialmatch.criteria.questions import shown, worded_for
 from trialmatch.matching.next_question import RankedQuestion
 from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
 from trialmatch.patients.profile import dump_profile
@@ -146,7 +146,7 @@ def _page(request: Request, form: FindForm, screening: Screening | None = None,
         "answer_words": ANSWER_WORDS,
         "perspectives": PERSPECTIVE_CHOICES,
         # Questions travel in the patient's wording (their ids are its hash); a carer sees them reworded.
-        "worded": lambda question: worded_for(question, perspective),
+        "worded": lambda question: shown(worded_for(question, perspective)),
     }
     return render(request, "find.html", context, status_code=status_code)
 

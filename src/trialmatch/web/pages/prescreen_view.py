@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from trialmatch.criteria.compiler import CompiledCriteria
-from trialmatch.criteria.questions import PERSPECTIVES, Perspective, ask_text, worded_for
+from trialmatch.criteria.questions import PERSPECTIVES, Perspective, quoted, shown, worded_for
 from trialmatch.matching.verdicts import CriterionResult
 from trialmatch.prescreening import InvalidAnswer, Prescreen, PrescreenResult, UnknownQuestion, prescreen
 from trialmatch.trials.record import Trial
@@ -128,16 +128,16 @@ def build_prescreen_view(trial: Trial, compiled: CompiledCriteria | None, answer
         notice = ("Some answers did not match this trial’s current questions and were left out. "
                   "Check your answers below.")
         return replace(build_prescreen_view(trial, compiled, answers, perspective), notice=notice)
-    questions = tuple(QuestionView(q.question_id, q.worded(perspective), _source_text(q.question, q.text),
-                                   q.section, q.answer, {p: worded_for(q.question, p) for p in PERSPECTIVES})
+    questions = tuple(QuestionView(q.question_id, shown(q.worded(perspective)), _source_text(q.question, q.text),
+                                   q.section, q.answer, {p: shown(worded_for(q.question, p)) for p in PERSPECTIVES})
                       for q in screened.questions)
     result = _result(screened, perspective) if answers else None
     return PrescreenView(questions, result, perspective=perspective)
 
 
 def _source_text(question: str, text: str) -> str | None:
-    """The trial's own words under the question, unless the question already quotes them whole."""
-    return None if question == ask_text(text) else " ".join(text.split())
+    """The trial's own words under the question, unless the question as shown already quotes them whole."""
+    return None if question == quoted(text) and shown(question) == question else " ".join(text.split())
 
 
 def _result(screened: Prescreen, perspective: Perspective) -> ResultView:
