@@ -131,7 +131,10 @@ def test_conditional_performance_limits_apply_only_to_their_age_group() -> None:
     assert describe(karnofsky.rule) == "not age ≥ 16 years or Karnofsky ≥ 50%"
     assert describe(lansky.rule) == "not age < 16 years or Lansky ≥ 50%"
     assert isinstance(karnofsky.rule, AnyOf) and karnofsky.computable
-    assert karnofsky.question.startswith("Is your Karnofsky performance score at least 50%?")
+    # Asked as the criterion says it, so a child's "Yes" is right: the score is only asked of older patients.
+    assert karnofsky.question.startswith("Are you younger than 16 years, or able to")
+    assert karnofsky.question.endswith("(Karnofsky score 50% or more)?")
+    assert lansky.question.startswith("Are you 16 years or older, or able to get dressed and join in quiet play")
 
 
 def test_sex_words_restrict_only_when_they_name_the_population() -> None:

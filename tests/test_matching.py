@@ -78,8 +78,8 @@ def test_record_age_limits_follow_ctgov_convention() -> None:
     limits = {"minimum_age": AgeLimit(value=1, unit="Months"), "maximum_age": AgeLimit(value=17, unit="Years")}
     seventeen = {"birth_date": "2008-06-02"}  # turns 18 tomorrow
     eighteen = {"birth_date": "2008-06-01"}
-    assert _judge("Inclusion Criteria:\n- Consent", seventeen, **limits)["maximum-age"] == CriterionVerdict.MET
-    assert _judge("Inclusion Criteria:\n- Consent", eighteen, **limits)["maximum-age"] == CriterionVerdict.NOT_MET
+    assert _judge("Inclusion Criteria:\n- Consent", seventeen, **limits)["age"] == CriterionVerdict.MET
+    assert _judge("Inclusion Criteria:\n- Consent", eighteen, **limits)["age"] == CriterionVerdict.NOT_MET
 
 
 # Labs and units ------------------------------------------------------------------------------------------

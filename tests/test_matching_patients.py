@@ -25,7 +25,7 @@ from trialmatch.patients.profile import profile_from_dict
 
 FOLDER = Path(__file__).parent / "fixtures" / "patients" / "all"
 FILES = sorted(FOLDER.glob("*.yaml"))
-STRUCTURED = {"minimum-age", "maximum-age", "sex"}
+STRUCTURED = {"age", "minimum-age", "maximum-age", "sex"}
 
 
 def _cases() -> list[tuple[str, str, dict, dict]]:

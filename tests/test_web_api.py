@@ -173,8 +173,10 @@ def test_missing_trial_is_404_in_the_error_shape(client: TestClient) -> None:
 def test_criteria_tree_with_rules_descriptions_and_questions(client: TestClient) -> None:
     body = client.get(f"/api/trials/{BLINA}/criteria").json()
     assert not body["uncompiled"] and body["compiler_version"]
-    assert [c["id"] for c in body["limits"]] == ["minimum-age", "maximum-age"]
-    assert body["limits"][0]["question"] == "Are you 1 month or older?" and body["limits"][0]["structured"]
+    # The record's "1 Month" to "204 Months" is one question, in the units people say ages in.
+    assert [c["id"] for c in body["limits"]] == ["age"]
+    assert body["limits"][0]["question"] == "Are you between 1 month and 17 years old?"
+    assert body["limits"][0]["structured"]
     by_id = {c["id"]: c for c in body["criteria"]}
     assert [c["section"] for c in body["criteria"]].index("exclusion") == 4  # four inclusions first
     age = by_id["inc-1"]
@@ -232,7 +234,7 @@ def test_match_a_profile_ranks_verdicts_with_evidence(client: TestClient, demo_p
     assert len(verdicts) == body["counts"]["eligible"] + body["counts"]["possibly_eligible"]
     blina = next(m for m in body["matches"] if m["trial_id"] == BLINA)
     assert blina["verdict"] == "possibly_eligible"
-    minimum = next(c for c in blina["criteria"] if c["id"] == "minimum-age")
+    minimum = next(c for c in blina["criteria"] if c["id"] == "age")
     assert minimum["verdict"] == "met" and minimum["evidence"] == [{"statement": "born 2016-03-02",
                                                                      "source": "profile"}]
     assert blina["open_questions"] == sum(c["verdict"] == "unknown" for c in blina["criteria"]) > 0
@@ -379,8 +381,8 @@ def test_prescreen_without_answers_asks_every_question_once(client: TestClient) 
     ids = [q["question_id"] for q in body["questions"]]
     assert len(ids) == len(set(ids)) and body["next_questions"] == body["questions"]
     # With no facts, the record's age limits are criteria with questions, first in order.
-    assert [q["criterion_ids"] for q in body["questions"][:3]] == [["minimum-age"], ["maximum-age"], ["inc-1"]]
-    assert body["questions"][0]["question"] == "Are you 1 month or older?"
+    assert [q["criterion_ids"] for q in body["questions"][:2]] == [["age"], ["inc-1"]]
+    assert body["questions"][0]["question"] == "Are you between 1 month and 17 years old?"
     assert all(q["answer"] is None for q in body["questions"])
     assert "Talk to the study team about" in body["summary"]
 
@@ -449,16 +451,16 @@ def test_prescreen_with_a_profile_asks_only_what_facts_leave_open(client: TestCl
     body = client.post(f"/api/trials/{BLINA}/prescreen", json={"facts": demo_profile, "as_of": AS_OF}).json()
     assert body["as_of"] == AS_OF and body["result"] == "possibly_eligible"
     asked = {c for q in body["questions"] for c in q["criterion_ids"]}
-    assert not asked & {"minimum-age", "maximum-age", "inc-1"}  # the birth date settles them
+    assert not asked & {"age", "inc-1"}  # the birth date settles them
     assert 0 < len(body["questions"]) < len(alone["questions"])
     met = {c["id"] for c in body["criteria"] if c["verdict"] == "met"}
-    assert {"minimum-age", "maximum-age", "inc-1"} <= met
+    assert {"age", "inc-1"} <= met
 
 
 @pytest.mark.parametrize(("payload", "status", "code", "field"), [
     ({"answers": {"q-nope": "yes"}}, 422, "unknown_question", "answers.q-nope"),
-    ({"answers": {"q-c104325d1e0c": "maybe"}}, 422, "invalid_answer", "answers.q-c104325d1e0c"),
-    ({"answers": {"q-c104325d1e0c": True}}, 422, "invalid_answer", "answers.q-c104325d1e0c"),
+    ({"answers": {"q-d276855750d7": "maybe"}}, 422, "invalid_answer", "answers.q-d276855750d7"),
+    ({"answers": {"q-d276855750d7": True}}, 422, "invalid_answer", "answers.q-d276855750d7"),
     ({"answers": ["yes"]}, 422, "invalid_input", "answers"),
     ({"answer": {}}, 422, "invalid_input", "answer"),
     ({"facts": {"age": "old"}}, 422, "invalid_patient", None),
@@ -473,7 +475,7 @@ def test_bad_prescreen_bodies(client: TestClient, payload: dict, status: int, co
 
 def test_unknown_question_lists_the_valid_ids(client: TestClient) -> None:
     error = error_of(client.post(f"/api/trials/{BLINA}/prescreen", json={"answers": {"q-nope": "yes"}}), 422)
-    assert "q-c104325d1e0c" in error["message"] and "q-d4f10a6c96bb" in error["message"]
+    assert "q-d276855750d7" in error["message"] and "q-d4f10a6c96bb" in error["message"]
 
 
 def test_prescreen_of_a_missing_trial_and_broken_json(client: TestClient) -> None:
@@ -514,9 +516,9 @@ def test_prescreen_errors_are_value_errors(demo_store: TrialStore) -> None:
     assert trial is not None
     with pytest.raises(UnknownQuestion) as unknown:
         prescreen(trial, demo_store.compiled(BLINA), {"q-nope": "yes"})
-    assert isinstance(unknown.value, ValueError) and "q-c104325d1e0c" in unknown.value.valid
+    assert isinstance(unknown.value, ValueError) and "q-d276855750d7" in unknown.value.valid
     with pytest.raises(InvalidAnswer, match="yes, no, not_sure"):
-        prescreen_stored(demo_store, BLINA, {"q-c104325d1e0c": "perhaps"})
+        prescreen_stored(demo_store, BLINA, {"q-d276855750d7": "perhaps"})
 
 
 def test_prescreen_answers_replace_the_facts_own_answers(demo_store: TrialStore) -> None:
@@ -526,3 +528,19 @@ def test_prescreen_answers_replace_the_facts_own_answers(demo_store: TrialStore)
     facts = PatientFacts().with_answer(qid, "yes")
     assert prescreen_stored(demo_store, BLINA, {}, facts).result == "not_eligible"
     assert prescreen_stored(demo_store, BLINA, {qid: "no"}, facts, dt.date(2026, 6, 1)).result == "possibly_eligible"
+
+
+def test_prescreen_words_questions_for_a_carer_with_the_same_ids(client: TestClient) -> None:
+    own = client.post(f"/api/trials/{BLINA}/prescreen", json={}).json()
+    carer = client.post(f"/api/trials/{BLINA}/prescreen", json={"perspective": "carer"}).json()
+    assert carer["perspective"] == "carer" and own["perspective"] == "self"
+    assert [q["question_id"] for q in carer["questions"]] == [q["question_id"] for q in own["questions"]]
+    assert carer["questions"][0]["question"] == "Is the patient between 1 month and 17 years old?"
+    hiv = next(q for q in carer["questions"] if q["criterion_ids"] == ["exc-8"])
+    assert hiv["question"] == "Does the patient have HIV, hepatitis B or hepatitis C?"
+    # A carer's "Yes" means what the patient's own "Yes" means.
+    answered = client.post(f"/api/trials/{BLINA}/prescreen",
+                           json={"perspective": "carer", "answers": {hiv["question_id"]: "yes"}}).json()
+    assert answered["result"] == "not_eligible" and [c["id"] for c in answered["deciding"]] == ["exc-8"]
+    error = error_of(client.post(f"/api/trials/{BLINA}/prescreen", json={"perspective": "parent"}), 422)
+    assert "perspective" in json.dumps(error)

@@ -628,3 +628,23 @@ def test_matches_csv_of_a_compiled_trial_matches_its_criteria() -> None:
     rows = list(csv.DictReader(io.StringIO(matches_csv([match]).removeprefix("\ufeff"))))
     assert len(rows) == len(match.criteria) >= 5
     assert {r["source_text"] for r in rows} == {defuse(c.text) for c in match.criteria}
+
+
+def test_find_words_questions_for_a_carer_and_answers_count_the_same(client: TestClient, find_start: str,
+                                                                     child_results: str) -> None:
+    carer = press(client, find_start, "Find trials", changes={**CHILD, "perspective": "carer"})
+    assert carer.status_code == 200
+    own_id, own_text = question(child_results)  # type: ignore[misc]
+    carer_id, carer_text = question(carer.text)  # type: ignore[misc]
+    assert carer_id == own_id and carer_text != own_text
+    assert carer_text.startswith(("Is the patient", "Has the patient", "Does the patient", "Was the patient",
+                                  "Are the patient", "If the patient", "Does this apply to the patient"))
+    # The same answer gives the same counts whoever answered; the answered list keeps the carer's wording.
+    for answer in ("Yes", "No"):
+        mine, theirs = press(client, child_results, answer).text, press(client, carer.text, answer).text
+        assert counts(mine) == counts(theirs)
+    answered = press(client, carer.text, "Not sure").text
+    assert carer_text in section(answered, "answered") and own_text not in section(answered, "answered")
+    assert question(answered)[1].startswith(("Is the patient", "Has the patient", "Does the patient",  # type: ignore[index]
+                                             "Was the patient", "Are the patient", "If the patient",
+                                             "Does this apply to the patient"))

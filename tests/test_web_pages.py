@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 
+from trialmatch.criteria.questions import shown as shown_question
 from trialmatch.importing import import_paths
 from trialmatch.places import distance_km, parse_place
 from trialmatch.prescreening import prescreen
@@ -382,13 +383,15 @@ def test_prescreen_questions_are_fieldsets_with_three_labelled_choices(client: T
     fieldsets = doc.xpath('//fieldset[@data-testid="question"]')
     assert [f.get("data-question-id") for f in fieldsets] == [q.question_id for q in expected]
     for fieldset, question in zip(fieldsets, expected, strict=True):
-        assert text(one(fieldset, "./legend")) == " ".join(question.question.split())
+        # A long criterion asked as written shows its first sentence; the whole text is under it.
+        assert text(one(fieldset, "./legend")) == " ".join(shown_question(question.question).split())
         radios = fieldset.xpath('.//input[@type="radio"]')
         assert [r.get("value") for r in radios] == ["yes", "no", "not_sure"]
         labels = [text(one(doc, f'//label[@for="{r.get("id")}"]')) for r in radios]
         assert labels == ["Yes", "No", "Not sure"]
         assert not any(r.get("checked") is not None for r in radios)
-        if not question.question.startswith("Does this apply"):  # otherwise the legend already quotes it
+        quoted_whole = question.question.startswith("Does this apply")
+        if shown_question(question.question) != question.question or not quoted_whole:
             source = one(fieldset, './/p[contains(@class, "question-source")]')
             assert " ".join(question.text.split()) in text(source)
             assert source.get("id") in fieldset.get("aria-describedby")
@@ -402,7 +405,7 @@ def test_prescreen_questions_are_fieldsets_with_three_labelled_choices(client: T
 #: otherwise well (NCT04521231's questions).
 ADULT_RELAPSE = {
     "Are you 18 years or older?": "yes",
-    "Is your ECOG performance status at most 2?": "yes",
+    "(ECOG performance status 0, 1 or 2)": "yes",
     "Do you have the illness this trial is for after salvage treatment": "yes",
     "Is your share of leukaemia cells (blasts) in your bone marrow at least 5 %?": "yes",
     "with any of the following": "yes",
@@ -427,7 +430,7 @@ def test_prescreen_answers_give_likely_eligible(client: TestClient) -> None:
     assert text(one(box, ".//h3")) == "Likely eligible"
     # The answers stay in the form, and nothing else is chosen.
     checked = {r.get("name"): r.get("value") for r in doc.xpath('//input[@type="radio"][@checked]')}
-    assert checked == answers
+    assert checked == {**answers, "perspective": "self"}
 
 
 def test_prescreen_answer_that_rules_out_names_the_criterion(client: TestClient) -> None:
@@ -460,7 +463,7 @@ def test_clear_my_responses_empties_the_form(client: TestClient) -> None:
     doc = page(client.get(f"/trials/{SEED}"))
     first = next(iter(questions(doc)))
     cleared = post_answers(client, SEED, {first: "yes"}, action="clear")
-    assert not cleared.xpath('//input[@type="radio"][@checked]')
+    assert not cleared.xpath('//input[@type="radio"][starts-with(@name, "q-")][@checked]')
     assert "cleared" in text(result_box(cleared))
     assert not result_box(cleared).xpath(".//h3")
 
@@ -494,3 +497,39 @@ def test_live_prescreen_script_is_a_static_file_under_the_csp(client: TestClient
     script = client.get("/static/prescreen.js")
     assert script.status_code == 200
     assert "textContent" in script.text and "innerHTML" not in script.text
+
+
+# --- who is answering -------------------------------------------------------------------------------------
+
+
+def test_a_carer_sees_the_same_questions_in_the_third_person(client: TestClient, store: TrialStore) -> None:
+    own = page(client.get(f"/trials/{SEED}"))
+    carer = page(client.get(f"/trials/{SEED}?perspective=carer"))
+    mine, theirs = questions(own), questions(carer)
+    assert list(mine) == list(theirs)  # same ids, same order: an answer means the same whoever gives it
+    assert theirs[next(iter(theirs))] == "Is the patient between 1 month and 17 years old?"
+    for qid, question in theirs.items():
+        outside_quotes = re.sub(r'"[^"]*"', "", question)
+        assert not re.search(r"\b(you|your)\b", outside_quotes, re.IGNORECASE), question
+        legend = one(carer, f'//fieldset[@data-question-id="{qid}"]/legend')
+        assert legend.get("data-self") == mine[qid] and legend.get("data-carer") == question
+    chosen = one(carer, '//input[@name="perspective"][@checked]')
+    assert chosen.get("value") == "carer"
+    assert one(own, '//input[@name="perspective"][@checked]').get("value") == "self"
+
+
+def test_switching_to_carer_wording_keeps_the_answers_without_javascript(client: TestClient) -> None:
+    trial_id = "NCT04521231"
+    doc = page(client.get(f"/trials/{trial_id}"))
+    answers = adult_answers(doc)
+    fields = form_fields(doc)
+    response = client.post(f"/trials/{trial_id}/prescreen",
+                           data={**fields, **answers, "perspective": "carer", "action": "perspective"})
+    switched = page(response)
+    checked = {r.get("name"): r.get("value") for r in switched.xpath('//input[@type="radio"][@checked]')}
+    assert checked == {**answers, "perspective": "carer"}
+    assert all(q.startswith(("Is the patient", "Has the patient", "Does the patient", "Was the patient",
+                             "Are the patient", "If the patient", "Does this apply to the patient"))
+               for q in questions(switched).values()), questions(switched)
+    box = result_box(switched)
+    assert one(box, ".//h3").get("data-result") == "likely_eligible" and "the patient" in text(box)

@@ -7,6 +7,10 @@ confident reading or an answer can make a criterion decide "not eligible", and "
 
 The questions are the criteria the given facts can't settle, in the trial's order, one per question id.
 With no facts at all that includes the record's age and sex limits. Nothing is stored or logged.
+
+Questions are worded for the patient ("Have you had …"); ``PrescreenQuestion.worded("carer")`` gives the
+same question for someone answering for the person they care for ("Has the patient had …"). The id, and so
+what an answer means, is the same in both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from trialmatch.criteria.compiler import CompiledCriteria
+from trialmatch.criteria.questions import Perspective, worded_for
 from trialmatch.matching.match_trial import match_trial
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.trial_plan import TrialPlan, build_plan
@@ -76,6 +81,14 @@ class PrescreenQuestion:
     criterion_ids: tuple[str, ...]
     #: The answer given so far, if any.
     answer: Answer | None
+
+    def worded(self, perspective: Perspective = "self") -> str:
+        """The question as shown to the patient ("self") or to someone answering for them ("carer")."""
+        return worded_for(self.question, perspective)
+
+    @property
+    def question_for_carer(self) -> str:
+        return self.worded("carer")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from trialmatch.store.sqlite import TrialStore
 
 SEED = "NCT06054113"
+#: The questionnaire's chosen answers (not the "I am answering for" choice).
+ANSWERED = "#prescreen-form input[type=radio][name^='q-']:checked"
 
 
 def words(text: str) -> str:
@@ -165,6 +167,9 @@ def test_questionnaire_live_results_not_eligible_possibly_and_likely(page: Page)
 
     # Everything answered as someone who fits: likely eligible, with nothing left open.
     def check() -> list[str]:
+        # Empty the result first, so a result shown for earlier answers is never read as this click's.
+        page.wait_for_timeout(300)  # the live check of the last change has been sent
+        page.evaluate("document.getElementById('prescreen-result').replaceChildren()")
         page.get_by_role("button", name="Check my answers").click()
         expect(result(page).locator(".result-heading")).to_have_text(
             re.compile("Likely eligible|Not eligible|Possibly eligible"))
@@ -182,14 +187,14 @@ def test_questionnaire_live_results_not_eligible_possibly_and_likely(page: Page)
 def test_clear_my_responses_empties_the_form_and_the_result(page: Page) -> None:
     page.goto(f"/trials/{SEED}")
     choose(question(page, "Do you have HIV"), "Yes")
-    choose(question(page, "Are you between 1 month and 18 years old?"), "Yes")
+    choose(question(page, "Are you between 1 month and 17 years old?"), "Yes")
     expect_result(page, "Not eligible")
     page.get_by_role("button", name="Clear my responses").click()
-    expect(page.locator("#prescreen-form input[type=radio]:checked")).to_have_count(0)
+    expect(page.locator(ANSWERED)).to_have_count(0)
     expect(result(page)).to_have_text("Your responses have been cleared.")
     # Nothing was kept: a reload shows an empty questionnaire.
     page.reload()
-    expect(page.locator("#prescreen-form input[type=radio]:checked")).to_have_count(0)
+    expect(page.locator(ANSWERED)).to_have_count(0)
     expect(result(page).locator(".result-heading")).to_have_count(0)
 
 
@@ -213,7 +218,7 @@ def test_questionnaire_works_without_javascript(page_without_script: Page) -> No
     with page.expect_navigation():
         page.get_by_role("button", name="Clear my responses").click()
     expect(result(page)).to_contain_text("Your responses have been cleared.")
-    expect(page.locator("#prescreen-form input[type=radio]:checked")).to_have_count(0)
+    expect(page.locator(ANSWERED)).to_have_count(0)
 
 
 def test_unknown_trial_id_gets_a_page_that_says_what_to_do(page: Page) -> None:
@@ -229,3 +234,38 @@ def test_trial_page_is_accessible(page: Page, check_accessibility: Callable[[Pag
     choose(question(page, "Do you have HIV"), "Yes")  # with a live result shown
     expect_result(page, "Not eligible")
     check_accessibility(page)
+
+
+def test_answering_for_someone_else_rewords_the_questions_live(page: Page) -> None:
+    page.goto(f"/trials/{SEED}")
+    expect(page.locator("#perspective-submit")).to_be_hidden()  # the script rewords at once
+    question_id = question(page, "Do you have HIV").get_attribute("data-question-id")
+    hiv = page.locator(f'[data-question-id="{question_id}"]')  # found by id: its wording changes
+    choose(hiv, "Yes")
+    expect(result(page)).to_contain_text("From your answers, you can’t take part")
+    page.get_by_role("radio", name="Someone I care for").check()
+    expect(hiv.locator("legend")).to_have_text("Does the patient have HIV, hepatitis B or hepatitis C?")
+    expect(question(page, "Is the patient between 1 month and 17 years old?")).to_be_visible()
+    expect(result(page)).to_contain_text("From your answers, the patient can’t take part")
+    # The answer stays, and the live check still works.
+    expect(hiv.get_by_role("radio", name="Yes", exact=True)).to_be_checked()
+    choose(hiv, "No")
+    expect_result(page, "Possibly eligible")
+    expect(result(page)).to_contain_text("rules the patient out")
+    page.get_by_role("radio", name="Myself").check()
+    expect(hiv.locator("legend")).to_have_text("Do you have HIV, hepatitis B or hepatitis C?")
+
+
+def test_answering_for_someone_else_without_javascript(page_without_script: Page) -> None:
+    page = page_without_script
+    page.goto(f"/trials/{SEED}")
+    choose(question(page, "Do you have HIV"), "No")
+    page.get_by_role("radio", name="Someone I care for").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Word the questions for this").click()
+    expect(question(page, "Does the patient have HIV").get_by_role("radio", name="No", exact=True)).to_be_checked()
+    expect(page.get_by_role("radio", name="Someone I care for")).to_be_checked()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check my answers").click()
+    expect_result(page, "Possibly eligible")
+    expect(result(page)).to_contain_text("rules the patient out")

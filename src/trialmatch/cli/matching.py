@@ -16,6 +16,7 @@ import typer
 from trialmatch.cli import DbOption, JsonOption, _fail, _open_store, app, console, errors
 from trialmatch.cli.render_matches import render_explanation, render_screening
 from trialmatch.criteria.compiler import compile_criteria
+from trialmatch.criteria.questions import Perspective, worded_for
 from trialmatch.matching.match_trial import match_trial
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.trial_plan import build_plan
@@ -70,6 +71,8 @@ def match_command(
                                       "Not sure), re-ranking after each answer.")] = False,
     save_answers: Annotated[Path | None, typer.Option(
         "--save-answers", help="With --ask: write the profile with its answers to this file (JSON).")] = None,
+    carer: Annotated[bool, typer.Option("--carer", help="With --ask: word the questions for someone answering for "
+                                        "the patient (\"Has the patient had …\").")] = False,
 ) -> None:
     """Which trials can this patient join? Ranked verdicts: eligible, possibly eligible (with open questions)."""
     day = _as_of(as_of)
@@ -92,7 +95,7 @@ def match_command(
     with _open_store(db) as store:
         result = screen(store, facts, query)
         if ask:
-            facts, result = _ask(store, facts, query, result)
+            facts, result = _ask(store, facts, query, result, "carer" if carer else "self")
     if as_json:
         print(json.dumps(screening_json(result, facts, day), indent=2, ensure_ascii=False))
     else:
@@ -102,8 +105,8 @@ def match_command(
         errors.print(f"Saved the profile with {len(facts.answers)} answers to {save_answers}.")
 
 
-def _ask(store: TrialStore, facts: PatientFacts, query: ScreeningQuery,
-         result: Screening) -> tuple[PatientFacts, Screening]:
+def _ask(store: TrialStore, facts: PatientFacts, query: ScreeningQuery, result: Screening,
+         perspective: Perspective = "self") -> tuple[PatientFacts, Screening]:
     asked: set[str] = {a.question_id for a in facts.answers}
     choices = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "?": "not_sure", "not sure": "not_sure",
                "not_sure": "not_sure", "s": "not_sure", "q": "quit", "quit": "quit"}
@@ -116,7 +119,8 @@ def _ask(store: TrialStore, facts: PatientFacts, query: ScreeningQuery,
         counts = result.counts
         errors.print(f"\n[dim]{counts['eligible']} eligible, {counts['possibly_eligible']} possibly eligible. "
                      f"This answer could settle {question.could_settle} trial(s).[/dim]")
-        reply = typer.prompt(f"{question.question} [y]es / [n]o / [?] not sure / [q]uit").strip().lower()
+        worded = worded_for(question.question, perspective)
+        reply = typer.prompt(f"{worded} [y]es / [n]o / [?] not sure / [q]uit").strip().lower()
         answer = choices.get(reply)
         if answer is None:
             errors.print("Please answer y, n, ? (not sure) or q (stop asking).")

@@ -99,22 +99,40 @@ def _structured(trial: Trial) -> list[PlannedCriterion]:
     limits: list[tuple[str, AgeLimit, Age]] = []
     if eligibility.minimum_age and eligibility.minimum_age.unit in _AGE_UNITS and eligibility.minimum_age.value > 0:
         limit = eligibility.minimum_age
-        limits.append(("minimum", limit, Age(comparator=">=", value=limit.value, unit=_AGE_UNITS[limit.unit], at=at)))
+        value, unit = _whole_years(limit)
+        limits.append(("minimum", limit, Age(comparator=">=", value=value, unit=unit, at=at)))
     if eligibility.maximum_age and eligibility.maximum_age.unit in _AGE_UNITS:
         limit = eligibility.maximum_age
+        value, unit = _whole_years(limit)
         # A maximum of "17 Years" admits anyone not yet 18 (ClinicalTrials.gov's convention).
-        whole = limit.unit in ("Years", "Months") and float(limit.value).is_integer()
-        rule = (Age(comparator="<", value=limit.value + 1, unit=_AGE_UNITS[limit.unit], at=at) if whole
-                else Age(comparator="<=", value=limit.value, unit=_AGE_UNITS[limit.unit], at=at))
+        whole = unit in ("years", "months") and float(value).is_integer()
+        rule = (Age(comparator="<", value=value + 1, unit=unit, at=at) if whole
+                else Age(comparator="<=", value=value, unit=unit, at=at))
         limits.append(("maximum", limit, rule))
-    for which, limit, rule in limits:
-        text = f"{which.title()} age {limit}{' at diagnosis' if at == 'diagnosis' else ''} (the record's age limit)"
+    diagnosis = " at diagnosis" if at == "diagnosis" else ""
+    if len(limits) == 2:
+        # One question for the range ("Are you between 1 month and 17 years old?"), not one per limit.
+        (_, low, low_rule), (_, high, high_rule) = limits
+        text = f"Age {low} to {high}{diagnosis} (the record's age limits)"
+        rule = AllOf(children=(low_rule, high_rule))
+        planned.append(_planned("age", "inclusion", "age", rule, text, None, 1.0, structured=True))
+    for which, limit, rule in limits if len(limits) == 1 else ():
+        text = f"{which.title()} age {limit}{diagnosis} (the record's age limit)"
         planned.append(_planned(f"{which}-age", "inclusion", "age", rule, text, None, 1.0, structured=True))
     if eligibility.sex in ("FEMALE", "MALE"):
         rule = Sex(sex=eligibility.sex.lower())
         text = f"{eligibility.sex.title()} participants only (the record's sex limit)"
         planned.append(_planned("sex", "inclusion", "sex", rule, text, None, 1.0, structured=True))
     return planned
+
+
+def _whole_years(limit: AgeLimit) -> tuple[float, str]:
+    """The limit's value and unit; whole years given in months ("204 Months") as years (17), as the
+    sponsor meant them, so "204 Months" admits a 17-year-old as "17 Years" does."""
+    unit = _AGE_UNITS[limit.unit]
+    if unit == "months" and limit.value >= 24 and limit.value % 12 == 0:
+        return limit.value / 12, "years"
+    return limit.value, unit
 
 
 def _planned(criterion_id: str, section: str, category: str, rule: Rule, text: str, span: tuple[int, int] | None,

@@ -186,7 +186,7 @@ class MatchResponse(_Out):
 
 class PrescreenQuestionOut(_Out):
     question_id: str
-    question: str
+    question: str = Field(description="The question, worded for the request's perspective (patient or carer)")
     text: str = Field(description="The criterion's own words")
     section: str
     criterion_ids: list[str]
@@ -199,6 +199,7 @@ class PrescreenResponse(_Out):
     as_of: str
     result: PrescreenResult
     summary: str
+    perspective: str = Field(default="self", description="Who the questions are worded for: self or carer")
     deciding: list[CriterionResult] = Field(description="The criteria that make the result not_eligible")
     open: list[CriterionResult] = Field(description="Criteria still open: talk to the study team about these")
     next_questions: list[PrescreenQuestionOut] = Field(description="Unanswered questions, in the trial's order")

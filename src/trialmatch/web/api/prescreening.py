@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from trialmatch.criteria.questions import Perspective
 from trialmatch.patients.facts import PatientFacts
-from trialmatch.prescreening import InvalidAnswer, Prescreen, UnknownQuestion, prescreen
+from trialmatch.prescreening import InvalidAnswer, Prescreen, PrescreenQuestion, UnknownQuestion, prescreen
 from trialmatch.store.sqlite import TrialStore
 from trialmatch.web.api.bodies import JSON_TYPES, json_body, patient_from_json, refuse_media_type, validated
 from trialmatch.web.api.models import PrescreenQuestionOut, PrescreenResponse, error_responses
@@ -25,7 +26,7 @@ class PrescreenRequest(BaseModel):
     """Answers so far, and optionally what else is known about the patient."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "answers": {"q-c104325d1e0c": "yes", "q-d4f10a6c96bb": "no", "q-0718aac7c063": "not_sure"},
+        "answers": {"q-d276855750d7": "yes", "q-d4f10a6c96bb": "no", "q-0718aac7c063": "not_sure"},
         "facts": {"birth_date": "2016-03-02", "sex": "male"}, "as_of": "2026-06-01"}]})
 
     answers: dict[str, Any] = Field(
@@ -35,6 +36,10 @@ class PrescreenRequest(BaseModel):
     facts: dict[str, Any] | None = Field(
         default=None, description="Known facts: a profile (docs/patient-facts.md) or a FHIR R4 Bundle")
     as_of: dt.date | None = Field(default=None, description="Judge ages and windows on this date; default today")
+    perspective: Perspective = Field(
+        default="self", description="Who answers: \"self\" (the patient: \"Have you had …\") or \"carer\" "
+                                    "(for the person they care for: \"Has the patient had …\"). Only the wording "
+                                    "changes; question ids stay the same.")
 
 
 @router.post(
@@ -55,8 +60,9 @@ async def prescreen_trial(trial_id: str, request: Request, store: StoreDep) -> P
     return PrescreenResponse(
         trial_id=result.trial.id, title=result.trial.title, as_of=day.isoformat(), result=result.result,
         summary=result.summary(), deciding=list(result.deciding), open=list(result.open),
-        next_questions=[_question_out(q) for q in result.next_questions],
-        questions=[_question_out(q) for q in result.questions], criteria=list(result.match.criteria))
+        perspective=body.perspective,
+        next_questions=[_question_out(q, body.perspective) for q in result.next_questions],
+        questions=[_question_out(q, body.perspective) for q in result.questions], criteria=list(result.match.criteria))
 
 
 def _prescreen(store: TrialStore, trial_id: str, answers: dict[str, Any], facts: PatientFacts | None,
@@ -76,7 +82,8 @@ def _sentence(message: str) -> str:
     return message[0].upper() + message[1:] + "."
 
 
-def _question_out(question: Any) -> PrescreenQuestionOut:
-    return PrescreenQuestionOut(question_id=question.question_id, question=question.question, text=question.text,
+def _question_out(question: PrescreenQuestion, perspective: Perspective) -> PrescreenQuestionOut:
+    return PrescreenQuestionOut(question_id=question.question_id, question=question.worded(perspective),
+                                text=question.text,
                                 section=question.section, criterion_ids=list(question.criterion_ids),
                                 answer=question.answer)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from trialmatch.criteria.questions import shown, worded_for
 from trialmatch.matching.next_question import RankedQuestion
 from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
 from trialmatch.patients.profile import dump_profile
@@ -29,6 +30,7 @@ from trialmatch.web.pages.find_form import (
     empty_form,
     read_find_form,
 )
+from trialmatch.web.pages.prescreen_view import PERSPECTIVE_CHOICES, read_perspective
 from trialmatch.web.pages.screening_thread import screen_in_thread
 from trialmatch.web.security import CSRF_FIELD, check_csrf
 from trialmatch.web.templates import render
@@ -131,6 +133,7 @@ def verdict_words(match: TrialMatch) -> str:
 
 def _page(request: Request, form: FindForm, screening: Screening | None = None,
           status_code: int = 200) -> HTMLResponse:
+    perspective = read_perspective(form.values.get("perspective"))
     context = {
         "title": TITLE,
         "form": form,
@@ -141,6 +144,9 @@ def _page(request: Request, form: FindForm, screening: Screening | None = None,
         "disease_statuses": [(value, label) for value, (label, _) in DISEASE_STATUSES.items()],
         "sex_choices": SEX_CHOICES,
         "answer_words": ANSWER_WORDS,
+        "perspectives": PERSPECTIVE_CHOICES,
+        # Questions travel in the patient's wording (their ids are its hash); a carer sees them reworded.
+        "worded": lambda question: shown(worded_for(question, perspective)),
     }
     return render(request, "find.html", context, status_code=status_code)
 

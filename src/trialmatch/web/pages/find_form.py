@@ -20,7 +20,7 @@ from trialmatch.places import Place, UnknownPlace, parse_place
 from trialmatch.vocabulary import load_vocabulary
 
 #: The form's own fields (the answers travel separately).
-FIELDS = ("age", "sex", "diagnosis", "diagnosis_text", "disease_status", "near", "include_closed")
+FIELDS = ("age", "sex", "diagnosis", "diagnosis_text", "disease_status", "near", "include_closed", "perspective")
 ANSWERS: tuple[str, ...] = get_args(Answer)
 ANSWER_WORDS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
 SEX_CHOICES = [("female", "Female"), ("male", "Male"), ("", "Prefer not to say")]
@@ -125,6 +125,7 @@ def read_find_form(form: FormData, today: dt.date) -> FindForm:
     """The form as sent, checked field by field; answers and skips that aren't well formed are dropped."""
     values = {name: _text(form.get(name)) for name in FIELDS}
     values["include_closed"] = "1" if values["include_closed"] else ""
+    values["perspective"] = "carer" if values["perspective"] == "carer" else "self"  # who answers the questions
     found = FindForm(values, _answers(form), _skipped(form))
     found.age = _age(values["age"], today, found.errors)
     found.diagnosis = _diagnosis(values["diagnosis"], values["diagnosis_text"], found.errors)
@@ -142,7 +143,7 @@ def read_find_form(form: FormData, today: dt.date) -> FindForm:
 
 
 def empty_form() -> FindForm:
-    return FindForm(dict.fromkeys(FIELDS, ""))
+    return FindForm({**dict.fromkeys(FIELDS, ""), "perspective": "self"})
 
 
 def _text(value: object) -> str:

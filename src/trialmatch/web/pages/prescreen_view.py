@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from trialmatch.criteria.compiler import CompiledCriteria
-from trialmatch.criteria.questions import ask_text
+from trialmatch.criteria.questions import PERSPECTIVES, Perspective, quoted, shown, worded_for
 from trialmatch.matching.verdicts import CriterionResult
 from trialmatch.prescreening import InvalidAnswer, Prescreen, PrescreenResult, UnknownQuestion, prescreen
 from trialmatch.trials.record import Trial
@@ -19,6 +19,8 @@ from trialmatch.trials.record import Trial
 CHOICES: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure"))
 #: Form fields holding answers start with this (question ids are "q-" and a hash).
 ANSWER_PREFIX = "q-"
+#: Who is answering, as (value, label): the questions are worded for the patient or for their carer.
+PERSPECTIVE_CHOICES: tuple[tuple[Perspective, str], ...] = (("self", "Myself"), ("carer", "Someone I care for"))
 
 _HEADINGS: dict[PrescreenResult, tuple[str, str]] = {
     "likely_eligible": ("Likely eligible",
@@ -30,6 +32,17 @@ _HEADINGS: dict[PrescreenResult, tuple[str, str]] = {
                           "Nothing in your answers rules you out. Talk to the study team about:"),
 }
 
+#: The same, for someone answering for the person they care for.
+_CARER_HEADINGS: dict[PrescreenResult, tuple[str, str]] = {
+    "likely_eligible": ("Likely eligible",
+                        "From your answers, the patient meets every criterion this page can check. The study team "
+                        "makes the final decision, so contact them or ask the patient’s doctor."),
+    "not_eligible": ("Not eligible",
+                     "From your answers, the patient can’t take part in this trial because of:"),
+    "possibly_eligible": ("Possibly eligible",
+                          "Nothing in your answers rules the patient out. Talk to the study team about:"),
+}
+
 #: What the page says around a result; prescreen.js reads the same words from the page.
 MESSAGES = {
     "disclaimer": "This is a first check from your own answers, not a medical decision.",
@@ -39,19 +52,33 @@ MESSAGES = {
 }
 
 
-def wording() -> dict[str, object]:
-    """Everything prescreen.js says, so the live result reads exactly like the page's own."""
-    return {**{kind: list(words) for kind, words in _HEADINGS.items()}, **MESSAGES}
+def wording(perspective: Perspective = "self") -> dict[str, object]:
+    """Everything prescreen.js says, so the live result reads exactly like the page's own; ``carer`` holds the
+    headings for someone answering for the patient, used when the script switches the wording."""
+    return {**{kind: list(words) for kind, words in _headings(perspective).items()}, **MESSAGES,
+            "carer": {kind: list(words) for kind, words in _CARER_HEADINGS.items()},
+            "self": {kind: list(words) for kind, words in _HEADINGS.items()}}
+
+
+def read_perspective(value: object) -> Perspective:
+    """The perspective asked for in a form or query ("self" unless "carer")."""
+    return "carer" if value == "carer" else "self"
+
+
+def _headings(perspective: Perspective) -> dict[PrescreenResult, tuple[str, str]]:
+    return _CARER_HEADINGS if perspective == "carer" else _HEADINGS
 
 
 @dataclass(frozen=True)
 class QuestionView:
     question_id: str
+    #: Worded for the page's perspective; ``wordings`` has it for each perspective (the script switches them).
     question: str
     #: The trial's own words, when the question is not simply those words.
     source_text: str | None
     section: str
     answer: str | None
+    wordings: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class PrescreenView:
     result: ResultView | None
     #: Said when some answers were dropped (the trial's questions changed since the page was loaded).
     notice: str | None = None
+    perspective: Perspective = "self"
 
     @property
     def inclusion(self) -> tuple[QuestionView, ...]:
@@ -86,9 +114,10 @@ def answers_from_form(form: Mapping[str, object]) -> dict[str, str]:
             if key.startswith(ANSWER_PREFIX) and isinstance(value, str) and value.strip()}
 
 
-def build_prescreen_view(trial: Trial, compiled: CompiledCriteria | None,
-                         answers: Mapping[str, str] | None = None) -> PrescreenView:
-    """The questionnaire with ``answers`` filled in; a result only when some answers were given."""
+def build_prescreen_view(trial: Trial, compiled: CompiledCriteria | None, answers: Mapping[str, str] | None = None,
+                         perspective: Perspective = "self") -> PrescreenView:
+    """The questionnaire with ``answers`` filled in, worded for ``perspective``; a result only when some answers
+    were given."""
     answers = dict(answers or {})
     try:
         screened = prescreen(trial, compiled, answers)
@@ -98,16 +127,21 @@ def build_prescreen_view(trial: Trial, compiled: CompiledCriteria | None,
         answers = {k: v for k, v in answers.items() if k not in bad}
         notice = ("Some answers did not match this trial’s current questions and were left out. "
                   "Check your answers below.")
-        return replace(build_prescreen_view(trial, compiled, answers), notice=notice)
-    questions = tuple(QuestionView(q.question_id, q.question,
-                                   None if q.question == ask_text(q.text) else " ".join(q.text.split()),
-                                   q.section, q.answer) for q in screened.questions)
-    result = _result(screened) if answers else None
-    return PrescreenView(questions, result)
+        return replace(build_prescreen_view(trial, compiled, answers, perspective), notice=notice)
+    questions = tuple(QuestionView(q.question_id, shown(q.worded(perspective)), _source_text(q.question, q.text),
+                                   q.section, q.answer, {p: shown(worded_for(q.question, p)) for p in PERSPECTIVES})
+                      for q in screened.questions)
+    result = _result(screened, perspective) if answers else None
+    return PrescreenView(questions, result, perspective=perspective)
 
 
-def _result(screened: Prescreen) -> ResultView:
-    heading, lead = _HEADINGS[screened.result]
+def _source_text(question: str, text: str) -> str | None:
+    """The trial's own words under the question, unless the question as shown already quotes them whole."""
+    return None if question == quoted(text) and shown(question) == question else " ".join(text.split())
+
+
+def _result(screened: Prescreen, perspective: Perspective) -> ResultView:
+    heading, lead = _headings(perspective)[screened.result]
     criteria: tuple[CriterionResult, ...] = ()
     if screened.result == "not_eligible":
         criteria = screened.deciding

@@ -11,10 +11,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from trialmatch.criteria.questions import Perspective
 from trialmatch.store.sqlite import TrialStore
 from trialmatch.trials.record import Trial
 from trialmatch.web.errors import ApiError
-from trialmatch.web.pages.prescreen_view import CHOICES, PrescreenView, build_prescreen_view, wording
+from trialmatch.web.pages.prescreen_view import (
+    CHOICES,
+    PERSPECTIVE_CHOICES,
+    PrescreenView,
+    build_prescreen_view,
+    read_perspective,
+    wording,
+)
 from trialmatch.web.pages.trial_view import build_trial_view
 from trialmatch.web.stores import StoreDep
 from trialmatch.web.templates import render
@@ -44,13 +52,15 @@ def canonical_redirect(request: Request, trial: Trial, trial_id: str, suffix: st
 
 
 def render_trial_page(request: Request, store: TrialStore, trial: Trial, near: str = "", all_sites: bool = False,
-                      prescreening: PrescreenView | None = None, message: str | None = None) -> HTMLResponse:
+                      prescreening: PrescreenView | None = None, message: str | None = None,
+                      perspective: Perspective = "self") -> HTMLResponse:
     """The trial page; after a pre-screening post, with its answers, result or ``message``."""
     view = build_trial_view(store, trial, near=near, all_sites=all_sites)
-    prescreening = prescreening or build_prescreen_view(trial, view.compiled)
+    prescreening = prescreening or build_prescreen_view(trial, view.compiled, perspective=perspective)
     return render(request, "trial.html", {
         "title": trial.title, "view": view, "prescreen": prescreening, "choices": CHOICES, "message": message,
-        "wording": wording(), "trial_url": trial_path(trial.id)})
+        "wording": wording(prescreening.perspective), "perspectives": PERSPECTIVE_CHOICES,
+        "trial_url": trial_path(trial.id)})
 
 
 @router.get("/trials/{trial_id:path}/print", response_class=HTMLResponse)
@@ -64,8 +74,11 @@ def trial_print(request: Request, trial_id: str, store: StoreDep, near: str = ""
 
 
 @router.get("/trials/{trial_id:path}", response_class=HTMLResponse)
-def trial_page(request: Request, trial_id: str, store: StoreDep, near: str = "", sites: str = "") -> Response:
+def trial_page(request: Request, trial_id: str, store: StoreDep, near: str = "", sites: str = "",
+               perspective: str = "self") -> Response:
+    """``?perspective=carer`` words the questionnaire for someone answering for the person they care for."""
     trial = find_trial(store, trial_id)
     if (moved := canonical_redirect(request, trial, trial_id)) is not None:
         return moved
-    return render_trial_page(request, store, trial, near=near, all_sites=sites == "all")
+    return render_trial_page(request, store, trial, near=near, all_sites=sites == "all",
+                             perspective=read_perspective(perspective))

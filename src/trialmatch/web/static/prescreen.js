@@ -23,7 +23,9 @@
     var chosen = {};
     var inputs = form.querySelectorAll("input[type=radio]:checked");
     for (var i = 0; i < inputs.length; i++) {
-      chosen[inputs[i].name] = inputs[i].value;
+      if (inputs[i].name.indexOf("q-") === 0) {  /* answers only, not "I am answering for" */
+        chosen[inputs[i].name] = inputs[i].value;
+      }
     }
     return chosen;
   }
@@ -64,8 +66,25 @@
     return out;
   }
 
+  function perspective() {
+    var chosen = form.querySelector("input[name=perspective]:checked");
+    return chosen && chosen.value === "carer" ? "carer" : "self";
+  }
+
+  /* Word the questions (and the result) for the patient or for someone answering for them, in place. */
+  function reword() {
+    var who = perspective();
+    var legends = form.querySelectorAll("legend[data-" + who + "]");
+    for (var i = 0; i < legends.length; i++) {
+      legends[i].textContent = legends[i].getAttribute("data-" + who);
+    }
+    if (Object.keys(answers()).length) {
+      check();
+    }
+  }
+
   function show(body) {
-    var words = wording[body.result];
+    var words = (wording[perspective()] || wording)[body.result];
     if (!words) {
       say(wording.unavailable || "");
       return;
@@ -129,8 +148,15 @@
     });
   }
 
+  var rewordButton = document.getElementById("perspective-submit");
+  if (rewordButton) {
+    rewordButton.hidden = true;  /* the wording changes as soon as a choice is made */
+  }
+
   form.addEventListener("change", function (event) {
-    if (event.target && event.target.type === "radio") {
+    if (event.target && event.target.name === "perspective") {
+      reword();
+    } else if (event.target && event.target.type === "radio") {
       window.clearTimeout(timer);
       timer = window.setTimeout(check, 150);
     }
@@ -139,10 +165,16 @@
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter || document.activeElement;
     event.preventDefault();
+    if (submitter && submitter.value === "perspective") {
+      reword();
+      return;
+    }
     if (submitter && submitter.value === "clear") {
       var inputs = form.querySelectorAll("input[type=radio]");
       for (var i = 0; i < inputs.length; i++) {
-        inputs[i].checked = false;
+        if (inputs[i].name.indexOf("q-") === 0) {
+          inputs[i].checked = false;
+        }
       }
       if (pending) {
         pending.abort();
