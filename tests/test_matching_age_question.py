@@ -39,7 +39,7 @@ def test_equal_meaning_gets_equal_wording(demo_store: TrialStore) -> None:
     plan = build_plan(demo_store.get(UNDER_18), demo_store.compiled(UNDER_18))
     by_id = {c.id: c for c in plan.criteria}
     assert by_id["maximum-age"].question_id == by_id["inc-2"].question_id
-    questions = prescreen(plan.trial, demo_store.compiled(UNDER_18), as_of=AS_OF).questions
+    questions = prescreen(demo_store.get(UNDER_18), demo_store.compiled(UNDER_18), as_of=AS_OF).questions
     shared = next(q for q in questions if q.question_id == by_id["inc-2"].question_id)
     assert set(shared.criterion_ids) == {"maximum-age", "inc-2"}
 
