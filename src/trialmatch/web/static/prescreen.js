@@ -170,6 +170,7 @@
       return;
     }
     if (submitter && submitter.value === "clear") {
+      window.clearTimeout(timer);  /* a check still waiting for its debounce would blank the message */
       var inputs = form.querySelectorAll("input[type=radio]");
       for (var i = 0; i < inputs.length; i++) {
         if (inputs[i].name.indexOf("q-") === 0) {
