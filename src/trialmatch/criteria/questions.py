@@ -26,6 +26,7 @@ from trialmatch.criteria.rules import (
     Not,
     Performance,
     Pregnancy,
+    PriorLines,
     Qualifier,
     Question,
     Rule,
@@ -84,6 +85,8 @@ def ask_leaf(leaf: Leaf) -> str:
     if isinstance(leaf, Therapy):
         return str(w["therapy"][leaf.timing]).format(name=plain_name(leaf.concept, leaf.name),
                                                      window=str(leaf.window) if leaf.window else "")
+    if isinstance(leaf, PriorLines):
+        return _prior_lines_question(leaf)
     if isinstance(leaf, Pregnancy):
         return str(w["pregnancy_planned" if leaf.planned else "pregnancy"])
     if isinstance(leaf, Breastfeeding):
@@ -109,6 +112,17 @@ def ask_leaf(leaf: Leaf) -> str:
             return str(w["study_enrolment"]["now"])
         return str(w["study_enrolment"]["within"]).format(window=str(leaf.window))
     return ask_text(leaf.text)
+
+
+def _prior_lines_question(leaf: PriorLines) -> str:
+    w = _wording()["prior_lines"]
+    lines = str(w["lines"]) if leaf.therapy is None else str(w["lines_of"]).format(
+        kind=plain_name(leaf.therapy, leaf.therapy_name or leaf.therapy))
+    if leaf.condition:
+        lines += str(w["condition"]).format(name=plain_name(leaf.condition, leaf.condition_name or leaf.condition))
+    if leaf.setting:
+        lines += str(w["setting"]).format(setting=leaf.setting.replace("/", " or "))
+    return str(w[leaf.comparator]).format(value=leaf.value, lines=lines) + str(w["explained"])
 
 
 def ask_text(text: str) -> str:

@@ -168,6 +168,26 @@ class Therapy(_Node):
     exceptions: tuple[RuleException, ...] = ()
 
 
+class PriorLines(_Node):
+    """How many lines (regimens) of therapy the patient had before, against a count: "at least 2 prior lines of
+    therapy", "no more than 3 prior chemotherapy regimens for metastatic disease". A line and a regimen count alike.
+
+    ``therapy``: the concept of the kind of line counted ("chemotherapy"); None counts every line. ``condition``:
+    the concept of the disease the lines treated ("multiple myeloma"), if named. ``setting``: the disease stage
+    they were given in ("metastatic", "advanced"), if named. A count of some lines can't be more than the count
+    of all lines, so a count of all lines can settle a rule about some.
+    """
+
+    kind: Literal["prior_lines"] = "prior_lines"
+    comparator: Comparator
+    value: int
+    therapy: str | None = None
+    therapy_name: str | None = None
+    condition: str | None = None
+    condition_name: str | None = None
+    setting: str | None = None
+
+
 class Pregnancy(_Node):
     """The patient is pregnant (a positive pregnancy test counts).
 
@@ -241,11 +261,11 @@ class Question(_Node):
 
 
 Rule = Annotated[
-    AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding
+    AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding
     | Contraception | Infection | Hypersensitivity | StudyEnrolment | Question,
     Field(discriminator="kind"),
 ]
-Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding | Contraception
+Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding | Contraception
         | Infection | Hypersensitivity | StudyEnrolment | Question)
 
 for _model in (AllOf, AnyOf, Not):

@@ -31,6 +31,7 @@ from trialmatch.criteria.rules import (
     Leaf,
     Performance,
     Pregnancy,
+    PriorLines,
     Question,
     RuleException,
     Sex,
@@ -42,7 +43,7 @@ from trialmatch.data import read_yaml
 from trialmatch.matching.patient_view import PatientView, Tagged, anniversary, shift
 from trialmatch.matching.truth import NA, Truth, kleene_all, kleene_any
 from trialmatch.matching.verdicts import Evidence
-from trialmatch.patients.facts import BooleanFact, ConditionFact, InfectionFact, LabFact
+from trialmatch.patients.facts import BooleanFact, ConditionFact, InfectionFact, LabFact, PriorLinesFact
 
 #: Relative tolerance when comparing converted numbers, so 1.5 mg/dL read back from µmol/L still equals 1.5.
 _TOLERANCE = 1e-6
@@ -609,6 +610,56 @@ def _is_course(fact: Any, view: PatientView) -> bool:
     return concept is None or concept.kind != "procedure"
 
 
+def evaluate_prior_lines(leaf: PriorLines, view: PatientView, trial: TrialContext) -> LeafResult:
+    """A count of the same lines settles the rule; a count of more lines (all lines, or of a broader kind or
+    disease) bounds it from above, which settles "at most" and "more than" rules it already meets or fails."""
+    results = []
+    for fact in view.facts.prior_lines:
+        bounds = _line_bounds(leaf, fact, view)
+        if bounds is None:
+            continue
+        low, high = bounds
+        holds = [compare(n, leaf.comparator, leaf.value) for n in (low, high)]
+        if leaf.comparator == "=":
+            truth: Truth = (None if low <= leaf.value <= high else False) if low != high else holds[0]
+        else:
+            truth = holds[0] if holds[0] == holds[1] else None
+        what = f"{fact.value} prior line{'s' if fact.value != 1 else ''} of " + " ".join(
+            part for part in (fact.setting, _line_kind(fact.therapy, view), _line_disease(fact.condition, view))
+            if part)
+        results.append(LeafResult(truth, (Evidence(statement=what, source=str(fact.source)),)))
+    if not results:
+        return LeafResult(None, note="number of prior lines of therapy not known")
+    return _strongest(results)
+
+
+def _line_bounds(leaf: PriorLines, fact: PriorLinesFact, view: PatientView) -> tuple[int, int] | None:
+    """(fewest, most) lines of the leaf's kind the fact allows, or None when it says nothing about them."""
+    vocabulary = view.vocabulary
+    parts = ((leaf.therapy, fact.therapy, True), (leaf.condition, fact.condition, True),
+             (leaf.setting, fact.setting, False))
+    exact = True
+    for wanted, counted, by_concept in parts:
+        if counted == wanted:
+            continue
+        # The fact counts more lines than the rule does (all lines, or a broader kind): an upper bound.
+        if counted is None or (by_concept and wanted is not None and vocabulary.is_a(wanted, counted)):
+            exact = False
+            continue
+        return None
+    return (fact.value, fact.value) if exact else (0, fact.value)
+
+
+def _line_kind(therapy: str | None, view: PatientView) -> str:
+    concept = view.vocabulary.get(therapy) if therapy else None
+    return concept.name.lower() if concept else (therapy or "therapy")
+
+
+def _line_disease(condition: str | None, view: PatientView) -> str:
+    concept = view.vocabulary.get(condition) if condition else None
+    return f"for {concept.name if concept else condition}" if condition else ""
+
+
 def evaluate_study(leaf: StudyEnrolment, view: PatientView, trial: TrialContext) -> LeafResult:
     studies = view.studies
     in_study_therapies = [t.fact for t in view.therapies if t.fact.in_study and t.fact.present]
@@ -724,6 +775,7 @@ EVALUATORS: dict[str, Callable[[Any, PatientView, TrialContext], LeafResult]] = 
     "performance": evaluate_performance,
     "therapy": evaluate_therapy,
     "study_enrolment": evaluate_study,
+    "prior_lines": evaluate_prior_lines,
     "hypersensitivity": evaluate_hypersensitivity,
     "pregnancy": evaluate_pregnancy,
     "breastfeeding": evaluate_breastfeeding,

@@ -12,6 +12,7 @@ from trialmatch.criteria.recognisers import (
     infections,
     labs,
     performance,
+    prior_lines,
     reproduction,
     sex,
     therapies,
@@ -27,6 +28,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     reproduction.recognise,
     sex.recognise,
     expectancy.recognise,
+    prior_lines.recognise,
 )
 
 __all__ = ["RECOGNISERS"]
