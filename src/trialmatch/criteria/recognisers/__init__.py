@@ -13,6 +13,7 @@ from trialmatch.criteria.recognisers import (
     labs,
     performance,
     prior_lines,
+    recovery,
     reproduction,
     sex,
     therapies,
@@ -29,6 +30,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     sex.recognise,
     expectancy.recognise,
     prior_lines.recognise,
+    recovery.recognise,
 )
 
 __all__ = ["RECOGNISERS"]
