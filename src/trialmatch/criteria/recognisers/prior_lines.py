@@ -23,6 +23,7 @@ from trialmatch.vocabulary.concepts import load_vocabulary
 
 _CUE = re.compile(r"\b(?:lines?|regimens?|therapies|treatments)\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.;:!?](?=\s|$)|\n")
+_EXAMPLES = re.compile(r"\s*\(\s*(?:including|includ\w+|e\.\s?g\.|eg|such\s+as|for\s+example)\b[^()]*\)", re.IGNORECASE)
 _NO = re.compile(r"(?:no|not)\s", re.IGNORECASE)
 _UNSURE = 0.6
 #: Counts above this are not lines of therapy ("lines of vision").
@@ -132,6 +133,11 @@ def _setting_and_disease(text: str, position: int) -> tuple[str | None, tuple[st
     """The setting ("for metastatic disease") and disease ("for multiple myeloma") after the count, if said."""
     grammar = _grammar()
     setting = None
+    examples = _EXAMPLES.match(text, position)
+    if examples and grammar.settings and any(p.match(text, examples.end()) for _, p in grammar.settings):
+        # "(including any combination of fluorouracil, irinotecan, and/or oxaliplatin) for metastatic disease":
+        # examples of the lines counted change nothing.
+        position = examples.end()
     for name, pattern in grammar.settings:
         found = pattern.match(text, position)
         if found:
