@@ -113,7 +113,18 @@ def recognise(passage: Passage) -> list[Found]:
         # read literally it excludes the patients the trial wants, so it never decides alone.
         confidence = _UNSURE if negation and passage.section == "exclusion" and not flipped else SURE
         found.append(Found(rule, *passage.span(match.start(), end), category="prior_therapy", confidence=confidence))
+    diseases = {leaf.condition for f in found for leaf in _counts(f.rule)}
+    if len(diseases) > 1:
+        # "up to 3 prior regimens for CRC, up to 2 for NSCLC": a limit per disease of the trial, which neither
+        # "and" nor "or" joins right.
+        found = [Found(f.rule, f.start, f.end, f.category, min(f.confidence, _UNSURE), f.claimed) for f in found]
     return found
+
+
+def _counts(rule: Rule) -> list[PriorLines]:
+    if isinstance(rule, AllOf):
+        return [leaf for child in rule.children for leaf in _counts(child)]
+    return [rule] if isinstance(rule, PriorLines) else []
 
 
 def _kind(words: str) -> str | None | bool:

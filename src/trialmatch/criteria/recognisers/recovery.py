@@ -21,6 +21,8 @@ from trialmatch.vocabulary.concepts import load_vocabulary
 
 _CUE = re.compile(r"recover|resolved|returned", re.IGNORECASE)
 _CONCEPT = "prior_therapy_toxicity"
+_SENTENCE_BREAK = re.compile(r"[.;:!?](?=\s|$)|\n")
+_NEGATION = re.compile(r"\b(?:no|not|never|without|none)\b|n't\b", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"\b(?:who|that|which|if|when)\s+(?:(?:have|has|had)\s+)?(?:previously\s+)?(?:received|had|"
                           r"undergone|underwent|were\s+treated|was\s+treated|been\s+treated)\b", re.IGNORECASE)
 
@@ -49,6 +51,11 @@ def recognise(passage: Passage) -> list[Found]:
             if _CONDITIONAL.search(text, 0, match.start()):
                 # "Subjects that received prior radiotherapy must have recovered …": a requirement for some only;
                 # read alone, the words before it would wrongly require the therapy of everyone.
+                continue
+            sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, match.start())), default=0)
+            if _NEGATION.search(text, sentence, match.start()):
+                # "Must not have received chemotherapy … and any toxicity from such therapy resolved": a negation
+                # before it in the sentence would be read as negating the recovery too.
                 continue
             negated = match.group("not") is not None
             if negated != (passage.section == "exclusion"):
