@@ -57,6 +57,10 @@ def _one(section: str, text: str):
     ("inclusion", "Measurable or evaluable disease", "Evaluable disease"),
     ("inclusion", "Histologically or cytologically confirmed advanced solid tumors", "Solid tumor [extent = advanced]"),
     ("inclusion", "Histologically proven squamous cell carcinoma of the head and neck", "Head and neck cancer"),
+    ("exclusion", "No prior radiotherapy for lymphoma", "Radiotherapy for Lymphoma (ever)"),
+    ("inclusion", "No prior systemic therapy for NSCLC",
+     "not Anticancer therapy for Lung cancer, non-small cell (ever)"),
+    ("exclusion", "Prior treatment with azacitidine for MDS", "Azacitidine for Myelodysplastic syndrome (ever)"),
 ])
 def test_corpus_sentences_compile_to_the_rule_they_state(section: str, text: str, described: str) -> None:
     criterion = _one(section, text)
@@ -75,6 +79,8 @@ def test_corpus_sentences_compile_to_the_rule_they_state(section: str, text: str
     # A requirement for some patients only: read alone, it would require radiotherapy of everyone.
     ("inclusion", "Subjects that received prior radiotherapy must have completed radiotherapy treatment at least 4 "
                   "weeks before enrolment and recovered from all treatment-related toxicities."),
+    # "Systemic therapy" is cancer treatment only when given for a cancer.
+    ("exclusion", "Systemic therapy for psoriasis within 4 weeks prior to randomization"),
     # Recovery from surgery is not the toxicity of prior therapy.
     ("exclusion", "Major thoracic or abdominal surgery from which the patient has not yet recovered."),
 ])
@@ -138,6 +144,25 @@ def test_a_profile_may_give_the_count_of_every_line_as_a_number() -> None:
     assert [(f.value, f.therapy) for f in facts.prior_lines] == [(2, None)]
     with pytest.raises(PatientReadError, match="prior_lines"):
         read_profile_text("prior_lines: [{value: -1}]\n")
+
+
+PRIOR_AML_CHEMO = "Prior chemotherapy for AML"
+
+
+@pytest.mark.parametrize(("therapy", "expected"), [
+    # Given for the disease the rule names.
+    ({"name": "cytarabine", "start": "2025-01-01", "indication": "aml"}, CriterionVerdict.MET),
+    # Written as a name, as a profile may.
+    ({"name": "cytarabine", "start": "2025-01-01", "indication": "acute myeloid leukaemia"}, CriterionVerdict.MET),
+    # Given for another disease: it doesn't count.
+    ({"name": "cytarabine", "start": "2025-01-01", "indication": "non_hodgkin_lymphoma"}, CriterionVerdict.NOT_MET),
+    # What it treated is not known: it may or may not count.
+    ({"name": "cytarabine", "start": "2025-01-01"}, CriterionVerdict.UNKNOWN),
+    # Never had any chemotherapy: no chemotherapy for AML either.
+    ({"name": "chemotherapy", "present": False}, CriterionVerdict.NOT_MET),
+])
+def test_a_therapy_for_a_condition_counts_only_when_given_for_it(therapy: dict, expected: CriterionVerdict) -> None:
+    assert _verdict(PRIOR_AML_CHEMO, {"therapies": [therapy]}, section="Exclusion") == expected
 
 
 def test_recovery_is_settled_by_the_patients_toxicity_grade() -> None:

@@ -62,7 +62,8 @@ def describe(rule: Rule) -> str:
         return f"{_SCALES[rule.scale]} {_SYMBOLS[rule.comparator]} {_number(rule.value)}{unit}"
     if isinstance(rule, Therapy):
         timing = {"within": f" within {rule.window}", "ever": " (ever)", "current": " (current)"}[rule.timing]
-        return f"{rule.name}{timing}{_exceptions(rule.exceptions)}"
+        treated = f" for {rule.condition_name or rule.condition}" if rule.condition else ""
+        return f"{rule.name}{treated}{timing}{_exceptions(rule.exceptions)}"
     if isinstance(rule, PriorLines):
         return f"prior lines of {lines_counted(rule)} {_SYMBOLS[rule.comparator]} {rule.value}"
     if isinstance(rule, Pregnancy):

@@ -83,7 +83,7 @@ def ask_leaf(leaf: Leaf) -> str:
         comparator = w["comparators"][leaf.comparator]
         return str(w["performance"][leaf.scale]).format(comparator=comparator, value=_number(leaf.value))
     if isinstance(leaf, Therapy):
-        return str(w["therapy"][leaf.timing]).format(name=plain_name(leaf.concept, leaf.name),
+        return str(w["therapy"][leaf.timing]).format(name=_therapy_name(leaf),
                                                      window=str(leaf.window) if leaf.window else "")
     if isinstance(leaf, PriorLines):
         return _prior_lines_question(leaf)
@@ -112,6 +112,16 @@ def ask_leaf(leaf: Leaf) -> str:
             return str(w["study_enrolment"]["now"])
         return str(w["study_enrolment"]["within"]).format(window=str(leaf.window))
     return ask_text(leaf.text)
+
+
+def _therapy_name(leaf: Therapy) -> str:
+    """ "radiotherapy", or "radiotherapy for lymphoma" when the rule counts only the therapy of a condition."""
+    name = plain_name(leaf.concept, leaf.name)
+    if leaf.condition == "disease_under_study":
+        return name + str(_wording()["therapy_for_own_disease"])
+    if leaf.condition:
+        return f"{name} for {plain_name(leaf.condition, leaf.condition_name or leaf.condition)}"
+    return name
 
 
 def _prior_lines_question(leaf: PriorLines) -> str:
@@ -227,7 +237,7 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
         therapies = [c for c in children if isinstance(c, Therapy)]
         if len({(t.timing, str(t.window)) for t in therapies}) == 1:
             first = therapies[0]
-            names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
+            names = _join([_therapy_name(t) for t in therapies], joiner)
             return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
     return None
 

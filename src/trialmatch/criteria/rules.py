@@ -158,6 +158,8 @@ class Therapy(_Node):
 
     ``timing``: ``within`` (ended or given inside ``window`` before the study's start, or ongoing), ``ever``
     (at any time, including now), or ``current`` (ongoing). ``exceptions`` name therapies that do not count.
+    ``condition``: only the therapy given for this condition counts ("prior radiotherapy for lymphoma");
+    ``disease_under_study`` means the trial's own disease ("prior therapy for their disease").
     """
 
     kind: Literal["therapy"] = "therapy"
@@ -166,6 +168,8 @@ class Therapy(_Node):
     timing: Literal["within", "ever", "current"]
     window: Duration | None = None
     exceptions: tuple[RuleException, ...] = ()
+    condition: str | None = None
+    condition_name: str | None = None
 
 
 class PriorLines(_Node):

@@ -567,7 +567,27 @@ def evaluate_therapy(leaf: Therapy, view: PatientView, trial: TrialContext) -> L
             return LeafResult(False, (Evidence(statement=f"never had {fact.name}", source=str(fact.source)),))
         return LeafResult(None, note=f"not known whether {leaf.name} was given")
     results = [_therapy_fact(leaf, t, view) for t in positive]
+    if leaf.condition is not None:
+        results = [_given_for(leaf, t, r, view, trial) for t, r in zip(positive, results, strict=True)]
     return _strongest(results)
+
+
+def _given_for(leaf: Therapy, tagged: Tagged, result: LeafResult, view: PatientView, trial: TrialContext
+               ) -> LeafResult:
+    """A therapy rule about what the therapy treated ("prior radiotherapy for lymphoma"): a fact given for
+    something else doesn't count; one whose indication is not known can't show the rule is met."""
+    targets = trial.disease_concepts if leaf.condition == "disease_under_study" else frozenset({leaf.condition})
+    indication = getattr(tagged.fact, "indication", None)
+    if indication is None or not targets:
+        if result.truth is True:
+            return LeafResult(None, result.evidence, note="not known what it was given for")
+        return result
+    if not any(view.vocabulary.is_a(indication, target) for target in targets):
+        concept = view.vocabulary.get(indication)
+        given_for = concept.name if concept else indication
+        return LeafResult(False, (*result.evidence, Evidence(statement=f"given for {given_for}",
+                                                             source=str(tagged.fact.source))))
+    return result
 
 
 def _therapy_fact(leaf: Therapy, tagged: Tagged, view: PatientView) -> LeafResult:

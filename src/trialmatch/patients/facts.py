@@ -130,6 +130,8 @@ class TherapyFact(_Fact):
     end: dt.date | None = None
     ongoing: bool | None = None
     in_study: bool = Field(default=False, description="Given as part of a clinical study")
+    indication: str | None = Field(default=None, description="Vocabulary concept of the condition it treated, "
+                                   "e.g. 'acute_myeloid_leukemia'; unknown when missing")
 
 
 class PriorLinesFact(_Fact):

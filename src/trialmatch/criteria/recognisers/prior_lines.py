@@ -127,7 +127,7 @@ def _counts(rule: Rule) -> list[PriorLines]:
     return [rule] if isinstance(rule, PriorLines) else []
 
 
-def _kind(words: str) -> str | None | bool:
+def _kind(words: str) -> str | bool | None:
     """The concept the words say is counted; None for every line; False when a word says something not read."""
     kinds = set()
     for kind, pattern in _grammar().kinds:
