@@ -5,8 +5,8 @@ to agents administered more than 4 weeks earlier", "all toxicities of prior ther
 Each is about the condition ``prior_therapy_toxicity`` (side effects of earlier treatment that have not gone
 away), active, and above the grade named: an inclusion that asks for recovery is ``not`` that condition, an
 exclusion of those who have not recovered is the condition itself. The other two (an inclusion of those who
-have not recovered, an exclusion of those who have) are not read. Recovery from surgery is another matter and is
-not read. The wording is in ``data/criteria/recovery.yaml``.
+have not recovered, an exclusion of those who have) are not read. Recovery from an operation is the condition
+``incomplete_surgical_recovery`` instead. The wording is in ``data/criteria/recovery.yaml``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from trialmatch.vocabulary.concepts import load_vocabulary
 
 _CUE = re.compile(r"recover|resolved|returned", re.IGNORECASE)
 _CONCEPT = "prior_therapy_toxicity"
+_SURGERY = "incomplete_surgical_recovery"
 _SENTENCE_BREAK = re.compile(r"[.;:!?](?=\s|$)|\n")
 _NEGATION = re.compile(r"\b(?:no|not|never|without|none)\b|n't\b", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"\b(?:who|that|which|if|when)\s+(?:(?:have|has|had)\s+)?(?:previously\s+)?(?:received|had|"
@@ -28,7 +29,8 @@ _CONDITIONAL = re.compile(r"\b(?:who|that|which|if|when)\s+(?:(?:have|has|had)\s
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(pattern, concept) for each way of saying it."""
     raw = read_yaml("criteria/recovery.yaml")
     grade = rf"(?:{raw['grade']})?"
     # "must have recovered from the acute toxic effects of prior chemotherapy (to grade ≤ 1)"
@@ -37,8 +39,12 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     # "all acute toxicities of prior therapy (must have) resolved to grade ≤ 1"
     effects_resolved = (rf"(?:{raw['effects']}){raw['link']}(?:{raw['therapy']})\s+(?:(?:must|should)\s+)?"
                         rf"(?:(?:have|has|be|been)\s+)*{raw['recovered']}{grade}")
+    # "must have recovered from the effects of any major surgery"
+    surgery = (rf"{raw['lead']}{raw['recovered']}\s+from\s+(?:(?:{raw['effects']}){raw['link']})?"
+               rf"(?:{raw['surgery']})\b(?![\s-]*(?:and|or|,)\s*(?:its\s+)?(?:other|prior|previous|chemo|radi|therap))")
     flags = re.IGNORECASE
-    return re.compile(recovered_from, flags), re.compile(effects_resolved, flags)
+    return ((re.compile(recovered_from, flags), _CONCEPT), (re.compile(effects_resolved, flags), _CONCEPT),
+            (re.compile(surgery, flags), _SURGERY))
 
 
 def recognise(passage: Passage) -> list[Found]:
@@ -46,7 +52,7 @@ def recognise(passage: Passage) -> list[Found]:
     if not _CUE.search(text):
         return []
     found = []
-    for pattern in _patterns():
+    for pattern, concept_id in _patterns():
         for match in pattern.finditer(text):
             if _CONDITIONAL.search(text, 0, match.start()):
                 # "Subjects that received prior radiotherapy must have recovered …": a requirement for some only;
@@ -60,8 +66,8 @@ def recognise(passage: Passage) -> list[Found]:
             negated = match.group("not") is not None
             if negated != (passage.section == "exclusion"):
                 continue  # "inclusion: has not recovered", "exclusion: has recovered": not what criteria mean
-            grades = [match.group(g) for g in ("g1", "g2", "g3")]
-            below = [match.group(g) for g in ("lt1", "lt2")]
+            grades = [match.groupdict().get(g) for g in ("g1", "g2", "g3")]
+            below = [match.groupdict().get(g) for g in ("lt1", "lt2")]
             qualifiers: tuple[Qualifier, ...] = ()
             if any(grades):
                 qualifiers = (Qualifier(name="grade", comparator=">", value=float(next(g for g in grades if g))),)
@@ -70,8 +76,8 @@ def recognise(passage: Passage) -> list[Found]:
             elif re.search(r"\bgrade\b", text[match.end() : match.end() + 40], re.IGNORECASE):
                 continue  # a grade said in words not read ("to baseline or grade 1"): left to a question
             span = passage.span(match.start(), match.end())
-            concept = load_vocabulary().get(_CONCEPT)
-            condition = Condition(concept=_CONCEPT, name=concept.name if concept else _CONCEPT, status="active",
+            concept = load_vocabulary().get(concept_id)
+            condition = Condition(concept=concept_id, name=concept.name if concept else concept_id, status="active",
                                   qualifiers=qualifiers, span=span)
             rule = condition if negated else Not(child=condition, span=span)
             found.append(Found(rule, *span, category="prior_therapy"))
