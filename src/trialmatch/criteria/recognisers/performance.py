@@ -28,7 +28,7 @@ _RANGES = {"ecog": (0, 5), "karnofsky": (0, 100), "lansky": (0, 100)}
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern[str]]:
+def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern[str], re.Pattern[str]]:
     raw = read_yaml("criteria/performance.yaml")
     names = {scale: [re.escape(s).replace(r"\ ", r"\s+") for s in spec.get("synonyms", [])] + [scale]
              for scale, spec in raw["scales"].items()}
@@ -44,12 +44,15 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     lay = raw.get("lay_descriptions", [])
     lay_re = re.compile("|".join(lay), re.IGNORECASE) if lay else re.compile(r"(?!x)x")
     pattern = re.compile(
-        rf"(?:(?:performance\s+status|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
+        rf"(?:(?:performance\s+(?:status|level)|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
         rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?)"
         rf"\s*(?:score\s*)?(?:(?:of|is|was|must\s+be|should\s+be|=|:|at|grade)\s*)*(?:{values})",
         re.IGNORECASE,
     )
-    return pattern, scale_words, lay_re
+    # The scale named after an unnamed "performance status 0-2": "(Zubrod scale)", "(ECOG)".
+    named_after = re.compile(rf"\s*\(\s*(?P<scale>{every})(?:\s+(?:performance\s+status|scale|score))?\s*\)",
+                             re.IGNORECASE)
+    return pattern, scale_words, lay_re, named_after
 
 
 _FOR_AGE = re.compile(
@@ -67,7 +70,7 @@ def recognise(passage: Passage) -> list[Found]:
     text = passage.text
     if not _CUE.search(text):
         return []
-    pattern, scale_words, lay = _patterns()
+    pattern, scale_words, lay, named_after = _patterns()
     found = []
     for match in pattern.finditer(text):
         scale = "ecog"
@@ -83,6 +86,15 @@ def recognise(passage: Passage) -> list[Found]:
         comparator, value = limit
         start, end = match.start(), match.end()
         end += len(re.match(r"\s*%?", text[end:]).group(0))  # type: ignore[union-attr]
+        after = named_after.match(text, end) if not match.group("scale") else None
+        if after is not None:
+            scale = next((name for name, words in scale_words.items() if words.fullmatch(after.group("scale"))),
+                         "ecog")
+            limit = _limit(match, scale)
+            if limit is None:
+                continue
+            comparator, value = limit
+            confidence, end = SURE, after.end()
         rule: Rule = Performance(scale=scale, comparator=comparator, value=value, span=passage.span(start, end))
         for_age = _FOR_AGE.match(text[end:])
         if for_age:
