@@ -1,5 +1,6 @@
 """Readings added for coverage, round 2: counts of prior lines of therapy, recovery from the toxicity of prior
-therapy, measurable disease and solid tumours, and how the matcher settles the new prior-lines rule. Every
+therapy or from surgery, measurable disease, solid tumours, therapy given for a condition, untreated disease,
+more age, performance-status and comorbidity wordings, and how the matcher settles the new rules. Every
 criterion sentence is from the criteria corpora in /work/shared/data/criteria-corpus."""
 
 from __future__ import annotations
@@ -61,6 +62,24 @@ def _one(section: str, text: str):
     ("inclusion", "No prior systemic therapy for NSCLC",
      "not Anticancer therapy for Lung cancer, non-small cell (ever)"),
     ("exclusion", "Prior treatment with azacitidine for MDS", "Azacitidine for Myelodysplastic syndrome (ever)"),
+    ("exclusion", "Patient has had major surgery within 28 days prior to starting study drug or has not recovered "
+                  "from major side effects of the surgery.",
+     "Major surgery within 28 days or active Incomplete recovery from surgery"),
+    ("inclusion", "Minimum Age: 18", "age ≥ 18 years"),
+    ("inclusion", "Male and female participants greater than or equal to (>=) 18 years of age.", "age ≥ 18 years"),
+    ("inclusion", "Patient must be 18 years old or over", "age ≥ 18 years"),
+    ("inclusion", "Male or female over the age of 18", "age > 18 years"),
+    ("inclusion", "Performance status 0-2 (Zubrod scale).", "ECOG ≤ 2"),
+    ("inclusion", "Performance Status (ECOG) 0 or 1.", "ECOG ≤ 1"),
+    ("exclusion", "Nursing and/or pregnant females", "breastfeeding or pregnant"),
+    ("exclusion", "Alcohol or drug abuse.", "Substance use disorder"),
+    ("exclusion", "Current smokers", "active Tobacco use (smoking)"),
+    ("exclusion", "Known pre-existing interstitial lung disease.", "Interstitial lung disease"),
+    ("exclusion", "Known or suspected hypersensitivity to azacitidine or mannitol;",
+     "hypersensitivity to Azacitidine or hypersensitivity to Mannitol"),
+    ("exclusion", "Patients with secondary MDS.", "Secondary myelodysplastic syndrome"),
+    ("inclusion", "Untreated metastatic colorectal carcinoma",
+     "Colorectal cancer [untreated = True, extent = metastatic]"),
 ])
 def test_corpus_sentences_compile_to_the_rule_they_state(section: str, text: str, described: str) -> None:
     criterion = _one(section, text)
@@ -81,6 +100,10 @@ def test_corpus_sentences_compile_to_the_rule_they_state(section: str, text: str
                   "weeks before enrolment and recovered from all treatment-related toxicities."),
     # "Systemic therapy" is cancer treatment only when given for a cancer.
     ("exclusion", "Systemic therapy for psoriasis within 4 weeks prior to randomization"),
+    # A habit's window says when it was last kept up, not when it began.
+    ("exclusion", "Smoking within the last year."),
+    # "or over" is an age only with its unit.
+    ("inclusion", "Over 18"),
     # Recovery from surgery is not the toxicity of prior therapy.
     ("exclusion", "Major thoracic or abdominal surgery from which the patient has not yet recovered."),
 ])
@@ -172,3 +195,19 @@ def test_recovery_is_settled_by_the_patients_toxicity_grade() -> None:
     assert _verdict(criterion, neuropathy) == CriterionVerdict.NOT_MET
     assert _verdict(criterion, mild) == CriterionVerdict.MET
     assert _verdict(criterion, {}) == CriterionVerdict.UNKNOWN
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    # Treated for it: the disease is not untreated.
+    ({"conditions": [{"name": "chronic lymphocytic leukemia", "diagnosed": "2024-01-01"}],
+      "therapies": [{"name": "ibrutinib", "start": "2024-03-01", "indication": "chronic lymphocytic leukemia"}]},
+     CriterionVerdict.NOT_MET),
+    # The fact says so.
+    ({"conditions": [{"name": "chronic lymphocytic leukemia", "qualifiers": {"untreated": True}}]},
+     CriterionVerdict.MET),
+    # A therapy for something else says nothing about it.
+    ({"conditions": [{"name": "chronic lymphocytic leukemia"}],
+      "therapies": [{"name": "metformin", "start": "2020-01-01", "indication": "diabetes"}]}, CriterionVerdict.UNKNOWN),
+])
+def test_untreated_disease_is_settled_by_treatment_given_for_it(profile: dict, expected: CriterionVerdict) -> None:
+    assert _verdict("Treatment-naive CLL", profile) == expected

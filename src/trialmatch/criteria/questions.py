@@ -286,6 +286,8 @@ def _qualifier_phrases(qualifiers: tuple[Qualifier, ...]) -> list[str]:
     for qualifier in qualifiers:
         templates = table.get(qualifier.name, {})
         template = templates.get(qualifier.comparator) or templates.get("=")
+        if qualifier.value is False and "false" in templates:
+            template = templates["false"]  # "previously treated" is not "untreated = no" said aloud
         if template:
             if isinstance(qualifier.value, float | int) and not isinstance(qualifier.value, bool):
                 value = _number(qualifier.value)

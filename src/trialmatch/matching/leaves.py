@@ -295,6 +295,9 @@ def _qualifier(name: str, comparator: Comparator, value: object, fact: Condition
         return _after_transplant(str(value), fact, view)
     if name in ("requires_intravenous_treatment", "requires_systemic_treatment", "requires_treatment"):
         return _treatment_need(name, fact)
+    if name == "untreated":
+        untreated = _untreated(fact, view)
+        return None if untreated is None else untreated == bool(value)
     field = _conventions()["qualifier_fields"].get(name)
     actual = getattr(fact, field, None) if field else None
     if actual is None:
@@ -310,6 +313,28 @@ def _qualifier(name: str, comparator: Comparator, value: object, fact: Condition
     if isinstance(value, int | float) and isinstance(actual, int | float):
         return compare(float(actual), comparator, float(value))
     return str(actual) == str(value)
+
+
+def _untreated(fact: ConditionFact | InfectionFact, view: PatientView) -> bool | None:
+    """Has the condition (its current relapse, if it relapsed) had no treatment yet? Said by the fact itself, or
+    shown false by treatment now or by a therapy given for it (since the relapse); otherwise unknown."""
+    said = (getattr(fact, "qualifiers", None) or {}).get("untreated")
+    if isinstance(said, bool):
+        return said
+    if getattr(fact, "treated", None) is True:
+        return False
+    concept = getattr(fact, "concept", None)
+    if concept is None:
+        return None
+    since = getattr(fact, "relapse_date", None) if getattr(fact, "relapse_number", None) else None
+    for tagged in view.therapies:
+        therapy = tagged.fact
+        indication = getattr(therapy, "indication", None)
+        if not therapy.present or indication is None or not view.vocabulary.is_a(indication, concept):
+            continue
+        if since is None or (therapy.start is not None and therapy.start >= since) or therapy.ongoing:
+            return False
+    return None
 
 
 def _treatment_need(name: str, fact: ConditionFact | InfectionFact) -> Truth:

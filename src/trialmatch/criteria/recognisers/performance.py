@@ -35,7 +35,7 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     scale_words = {scale: re.compile(rf"\b(?:{'|'.join(sorted(words, key=len, reverse=True))})\b", re.IGNORECASE)
                    for scale, words in names.items()}
     every = "|".join(sorted((w for words in names.values() for w in words), key=len, reverse=True))
-    status = (r"\)?(?:\s*\([^()]{1,24}\))?(?:\s+(?:performance|play[- ]performance|play))?"
+    status = (r"\)?(?:\s*\([^()]{1,40}\))?(?:\s+(?:performance|play[- ]performance|play))?"
               r"(?:\s+(?:status|score|scale|level|index|PS))?(?:\s*\([^()]{1,24}\))?")
     values = (rf"(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*%?"
               rf"|(?P<n2>{NUMBER})\s*%?\s*(?P<after>{COMPARATOR_AFTER})"
@@ -45,7 +45,8 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     lay_re = re.compile("|".join(lay), re.IGNORECASE) if lay else re.compile(r"(?!x)x")
     pattern = re.compile(
         rf"(?:(?:performance\s+(?:status|level)|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
-        rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?)"
+        rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?"
+        rf"(?:\s*\(\s*(?P<scale2>{every})(?:\s*(?:/|or)\s*(?:{every}))?(?:\s+(?:scale|score))?\s*\))?)"
         rf"\s*(?:score\s*)?(?:(?:of|is|was|must\s+be|should\s+be|=|:|at|grade)\s*)*(?:{values})",
         re.IGNORECASE,
     )
@@ -75,9 +76,9 @@ def recognise(passage: Passage) -> list[Found]:
     for match in pattern.finditer(text):
         scale = "ecog"
         confidence = SURE
-        if match.group("scale"):
-            scale = next((name for name, words in scale_words.items() if words.fullmatch(match.group("scale"))),
-                         "ecog")
+        named = match.group("scale") or match.group("scale2")
+        if named:
+            scale = next((name for name, words in scale_words.items() if words.fullmatch(named)), "ecog")
         else:
             confidence = _UNNAMED_SCALE
         limit = _limit(match, scale)
@@ -86,7 +87,7 @@ def recognise(passage: Passage) -> list[Found]:
         comparator, value = limit
         start, end = match.start(), match.end()
         end += len(re.match(r"\s*%?", text[end:]).group(0))  # type: ignore[union-attr]
-        after = named_after.match(text, end) if not match.group("scale") else None
+        after = named_after.match(text, end) if not named else None
         if after is not None:
             scale = next((name for name, words in scale_words.items() if words.fullmatch(after.group("scale"))),
                          "ecog")
