@@ -78,6 +78,8 @@ def _one(section: str, text: str):
     ("exclusion", "Known or suspected hypersensitivity to azacitidine or mannitol;",
      "hypersensitivity to Azacitidine or hypersensitivity to Mannitol"),
     ("exclusion", "Patients with secondary MDS.", "Secondary myelodysplastic syndrome"),
+    ("exclusion", "Decompensated cirrhosis, hepatocellular carcinoma or other malignancy;",
+     "Decompensated liver disease or Hepatocellular carcinoma or Other malignancy"),
     ("inclusion", "Untreated metastatic colorectal carcinoma",
      "Colorectal cancer [untreated = True, extent = metastatic]"),
 ])
@@ -104,6 +106,10 @@ def test_corpus_sentences_compile_to_the_rule_they_state(section: str, text: str
     ("exclusion", "Smoking within the last year."),
     # "or over" is an age only with its unit.
     ("inclusion", "Over 18"),
+    # "Child C" is a Child-Pugh class, not a child.
+    ("exclusion", "Patients with child C Hepatocellular carcinoma."),
+    # "Untreated" in a list of alternatives would be read as holding for all of them.
+    ("exclusion", "Known untreated, symptomatic or uncontrolled brain metastases"),
     # Recovery from surgery is not the toxicity of prior therapy.
     ("exclusion", "Major thoracic or abdominal surgery from which the patient has not yet recovered."),
 ])
