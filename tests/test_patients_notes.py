@@ -344,7 +344,9 @@ def test_gp_referral_with_crlf_line_ends_and_capital_headers() -> None:
     assert facts.age is not None and (facts.age.value, facts.sex) == (70, "male")
     assert facts.age.as_of == dt.date(2025, 11, 11)  # "DATE: 11/11/2025" reads the same either way round
     # "Suspected lymphoma", "Possible Hodgkin lymphoma": the reason for the referral, not yet a diagnosis.
-    assert {c.concept for c in facts.conditions if not c.family} == {"copd", "gout", "prostate_cancer"}
+    # "ex-smoker 40 pack-years": a former smoker, not a smoker.
+    assert {c.concept for c in facts.conditions if not c.family} == {"copd", "gout", "prostate_cancer",
+                                                                      "former_tobacco_use"}
     prostate = _condition(facts, "prostate_cancer")
     assert (prostate.status, prostate.remission) == ("history", "complete")
     assert _condition(facts, "hodgkin_lymphoma", family=True).present  # "FH: Brother - Hodgkin lymphoma"

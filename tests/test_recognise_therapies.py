@@ -408,7 +408,6 @@ def test_example_outside_the_class_is_an_alternative() -> None:
     "Patients who relapse within 6 months of HSCT",
     "Refractory to prior blinatumomab",
     "Prior radiotherapy to the chest",
-    "Prior chemotherapy for ALL",
     "Prior radiation to more than 25% of bone marrow within 4 weeks",
     # Corpus wordings whose therapy is qualified in a way no rule says.
     "Malignancy treated with chemotherapy within the past 3 years",

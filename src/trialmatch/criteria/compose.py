@@ -199,6 +199,10 @@ _PROHIBITED_KINDS = frozenset({"condition", "infection", "therapy", "study_enrol
                                "hypersensitivity"})
 
 
+#: States of the disease under study that an exclusion may well mean to negate ("No measurable disease").
+_STATES_OF_DISEASE = frozenset({"disease_under_study", "measurable_disease", "evaluable_disease"})
+
+
 def _prohibition(text: str, units: list[tuple[Rule, str]], wording: ComposeWording
                  ) -> list[tuple[Rule, str]] | None:
     """An exclusion that opens with a prohibition over its one negated group: the units without that negation."""
@@ -207,9 +211,10 @@ def _prohibition(text: str, units: list[tuple[Rule, str]], wording: ComposeWordi
         return None
     rule, gap = units[0]
     assert isinstance(rule, Not)
-    if not all(leaf.kind in _PROHIBITED_KINDS and getattr(leaf, "concept", "") != "disease_under_study"
+    if not all(leaf.kind in _PROHIBITED_KINDS and getattr(leaf, "concept", "") not in _STATES_OF_DISEASE
                for leaf in _leaves(rule.child)):
-        # "No circulating blasts", "no relapse", "not using contraception": such a negation may well be meant.
+        # "No circulating blasts", "no relapse", "no measurable disease", "not using contraception": such a
+        # negation may well be meant.
         return None
     return [(rule.child, gap), *units[1:]]
 

@@ -17,6 +17,7 @@ from trialmatch.criteria.rules import (
     Not,
     Performance,
     Pregnancy,
+    PriorLines,
     Question,
     Rule,
     RuleException,
@@ -61,7 +62,10 @@ def describe(rule: Rule) -> str:
         return f"{_SCALES[rule.scale]} {_SYMBOLS[rule.comparator]} {_number(rule.value)}{unit}"
     if isinstance(rule, Therapy):
         timing = {"within": f" within {rule.window}", "ever": " (ever)", "current": " (current)"}[rule.timing]
-        return f"{rule.name}{timing}{_exceptions(rule.exceptions)}"
+        treated = f" for {rule.condition_name or rule.condition}" if rule.condition else ""
+        return f"{rule.name}{treated}{timing}{_exceptions(rule.exceptions)}"
+    if isinstance(rule, PriorLines):
+        return f"prior lines of {lines_counted(rule)} {_SYMBOLS[rule.comparator]} {rule.value}"
     if isinstance(rule, Pregnancy):
         return "pregnant or planning pregnancy" if rule.planned else "pregnant"
     if isinstance(rule, Breastfeeding):
@@ -86,6 +90,14 @@ def describe(rule: Rule) -> str:
     if isinstance(rule, Question):
         return f'question: "{rule.text}"'
     return rule.kind
+
+
+def lines_counted(rule: PriorLines) -> str:
+    """What a prior-lines rule counts: "chemotherapy for multiple myeloma (metastatic setting)"."""
+    kind = (rule.therapy_name or rule.therapy or "therapy").lower()
+    disease = f" for {rule.condition_name or rule.condition}" if rule.condition else ""
+    setting = f" ({rule.setting} setting)" if rule.setting else ""
+    return f"{kind}{disease}{setting}"
 
 
 #: Canonical units as people write them: "kg/m**2" is "kg/m²"; a time unit takes a plural.

@@ -27,6 +27,7 @@ from trialmatch.criteria.rules import (
     Not,
     Performance,
     Pregnancy,
+    PriorLines,
     Qualifier,
     Question,
     Rule,
@@ -150,8 +151,10 @@ def ask_leaf(leaf: Leaf) -> str:
         comparator = w["comparators"][leaf.comparator]
         return str(w["performance"][leaf.scale]).format(comparator=comparator, value=_number(leaf.value))
     if isinstance(leaf, Therapy):
-        return str(w["therapy"][leaf.timing]).format(name=plain_name(leaf.concept, leaf.name),
+        return str(w["therapy"][leaf.timing]).format(name=_therapy_name(leaf),
                                                      window=str(leaf.window) if leaf.window else "")
+    if isinstance(leaf, PriorLines):
+        return _prior_lines_question(leaf)
     if isinstance(leaf, Pregnancy):
         return str(w["pregnancy_planned" if leaf.planned else "pregnancy"])
     if isinstance(leaf, Breastfeeding):
@@ -222,6 +225,27 @@ def _performance_by_age(rule: AllOf | AnyOf) -> str | None:
     return str(_wording()["performance_by_age"]).format(
         question=plain[0], child_scale=plain[1], child_age=_age_bound(*_said_age(child_age, whole=False)),
         other_scale=other[1])
+
+
+def _therapy_name(leaf: Therapy) -> str:
+    """ "radiotherapy", or "radiotherapy for lymphoma" when the rule counts only the therapy of a condition."""
+    name = plain_name(leaf.concept, leaf.name)
+    if leaf.condition == "disease_under_study":
+        return name + str(_wording()["therapy_for_own_disease"])
+    if leaf.condition:
+        return f"{name} for {plain_name(leaf.condition, leaf.condition_name or leaf.condition)}"
+    return name
+
+
+def _prior_lines_question(leaf: PriorLines) -> str:
+    w = _wording()["prior_lines"]
+    lines = str(w["lines"]) if leaf.therapy is None else str(w["lines_of"]).format(
+        kind=plain_name(leaf.therapy, leaf.therapy_name or leaf.therapy))
+    if leaf.condition:
+        lines += str(w["condition"]).format(name=plain_name(leaf.condition, leaf.condition_name or leaf.condition))
+    if leaf.setting:
+        lines += str(w["setting"]).format(setting=leaf.setting.replace("/", " or "))
+    return str(w[leaf.comparator]).format(value=leaf.value, lines=lines) + str(w["explained"])
 
 
 def ask_text(text: str) -> str:
@@ -361,7 +385,7 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
         therapies = [c for c in children if isinstance(c, Therapy)]
         if len({(t.timing, str(t.window)) for t in therapies}) == 1:
             first = therapies[0]
-            names = _join([plain_name(t.concept, t.name) for t in therapies], joiner)
+            names = _join([_therapy_name(t) for t in therapies], joiner)
             return str(_wording()["therapy"][first.timing]).format(name=names, window=str(first.window))
     return None
 
@@ -426,6 +450,8 @@ def _qualifier_phrases(qualifiers: tuple[Qualifier, ...]) -> list[str]:
     for qualifier in qualifiers:
         templates = table.get(qualifier.name, {})
         template = templates.get(qualifier.comparator) or templates.get("=")
+        if qualifier.value is False and "false" in templates:
+            template = templates["false"]  # "previously treated" is not "untreated = no" said aloud
         if template:
             if isinstance(qualifier.value, float | int) and not isinstance(qualifier.value, bool):
                 value = _number(qualifier.value)

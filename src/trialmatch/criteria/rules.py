@@ -158,6 +158,8 @@ class Therapy(_Node):
 
     ``timing``: ``within`` (ended or given inside ``window`` before the study's start, or ongoing), ``ever``
     (at any time, including now), or ``current`` (ongoing). ``exceptions`` name therapies that do not count.
+    ``condition``: only the therapy given for this condition counts ("prior radiotherapy for lymphoma");
+    ``disease_under_study`` means the trial's own disease ("prior therapy for their disease").
     """
 
     kind: Literal["therapy"] = "therapy"
@@ -166,6 +168,28 @@ class Therapy(_Node):
     timing: Literal["within", "ever", "current"]
     window: Duration | None = None
     exceptions: tuple[RuleException, ...] = ()
+    condition: str | None = None
+    condition_name: str | None = None
+
+
+class PriorLines(_Node):
+    """How many lines (regimens) of therapy the patient had before, against a count: "at least 2 prior lines of
+    therapy", "no more than 3 prior chemotherapy regimens for metastatic disease". A line and a regimen count alike.
+
+    ``therapy``: the concept of the kind of line counted ("chemotherapy"); None counts every line. ``condition``:
+    the concept of the disease the lines treated ("multiple myeloma"), if named. ``setting``: the disease stage
+    they were given in ("metastatic", "advanced"), if named. A count of some lines can't be more than the count
+    of all lines, so a count of all lines can settle a rule about some.
+    """
+
+    kind: Literal["prior_lines"] = "prior_lines"
+    comparator: Comparator
+    value: int
+    therapy: str | None = None
+    therapy_name: str | None = None
+    condition: str | None = None
+    condition_name: str | None = None
+    setting: str | None = None
 
 
 class Pregnancy(_Node):
@@ -241,11 +265,11 @@ class Question(_Node):
 
 
 Rule = Annotated[
-    AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding
+    AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding
     | Contraception | Infection | Hypersensitivity | StudyEnrolment | Question,
     Field(discriminator="kind"),
 ]
-Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | Pregnancy | Breastfeeding | Contraception
+Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding | Contraception
         | Infection | Hypersensitivity | StudyEnrolment | Question)
 
 for _model in (AllOf, AnyOf, Not):

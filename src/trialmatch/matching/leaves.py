@@ -31,6 +31,7 @@ from trialmatch.criteria.rules import (
     Leaf,
     Performance,
     Pregnancy,
+    PriorLines,
     Question,
     RuleException,
     Sex,
@@ -42,7 +43,7 @@ from trialmatch.data import read_yaml
 from trialmatch.matching.patient_view import PatientView, Tagged, anniversary, shift
 from trialmatch.matching.truth import NA, Truth, kleene_all, kleene_any
 from trialmatch.matching.verdicts import Evidence
-from trialmatch.patients.facts import BooleanFact, ConditionFact, InfectionFact, LabFact
+from trialmatch.patients.facts import BooleanFact, ConditionFact, InfectionFact, LabFact, PriorLinesFact
 
 #: Relative tolerance when comparing converted numbers, so 1.5 mg/dL read back from µmol/L still equals 1.5.
 _TOLERANCE = 1e-6
@@ -294,6 +295,9 @@ def _qualifier(name: str, comparator: Comparator, value: object, fact: Condition
         return _after_transplant(str(value), fact, view)
     if name in ("requires_intravenous_treatment", "requires_systemic_treatment", "requires_treatment"):
         return _treatment_need(name, fact)
+    if name == "untreated":
+        untreated = _untreated(fact, view)
+        return None if untreated is None else untreated == bool(value)
     field = _conventions()["qualifier_fields"].get(name)
     actual = getattr(fact, field, None) if field else None
     if actual is None:
@@ -309,6 +313,28 @@ def _qualifier(name: str, comparator: Comparator, value: object, fact: Condition
     if isinstance(value, int | float) and isinstance(actual, int | float):
         return compare(float(actual), comparator, float(value))
     return str(actual) == str(value)
+
+
+def _untreated(fact: ConditionFact | InfectionFact, view: PatientView) -> bool | None:
+    """Has the condition (its current relapse, if it relapsed) had no treatment yet? Said by the fact itself, or
+    shown false by treatment now or by a therapy given for it (since the relapse); otherwise unknown."""
+    said = (getattr(fact, "qualifiers", None) or {}).get("untreated")
+    if isinstance(said, bool):
+        return said
+    if getattr(fact, "treated", None) is True:
+        return False
+    concept = getattr(fact, "concept", None)
+    if concept is None:
+        return None
+    since = getattr(fact, "relapse_date", None) if getattr(fact, "relapse_number", None) else None
+    for tagged in view.therapies:
+        therapy = tagged.fact
+        indication = getattr(therapy, "indication", None)
+        if not therapy.present or indication is None or not view.vocabulary.is_a(indication, concept):
+            continue
+        if since is None or (therapy.start is not None and therapy.start >= since) or therapy.ongoing:
+            return False
+    return None
 
 
 def _treatment_need(name: str, fact: ConditionFact | InfectionFact) -> Truth:
@@ -567,7 +593,27 @@ def evaluate_therapy(leaf: Therapy, view: PatientView, trial: TrialContext) -> L
             return LeafResult(False, (Evidence(statement=f"never had {fact.name}", source=str(fact.source)),))
         return LeafResult(None, note=f"not known whether {leaf.name} was given")
     results = [_therapy_fact(leaf, t, view) for t in positive]
+    if leaf.condition is not None:
+        results = [_given_for(leaf, t, r, view, trial) for t, r in zip(positive, results, strict=True)]
     return _strongest(results)
+
+
+def _given_for(leaf: Therapy, tagged: Tagged, result: LeafResult, view: PatientView, trial: TrialContext
+               ) -> LeafResult:
+    """A therapy rule about what the therapy treated ("prior radiotherapy for lymphoma"): a fact given for
+    something else doesn't count; one whose indication is not known can't show the rule is met."""
+    targets = trial.disease_concepts if leaf.condition == "disease_under_study" else frozenset({leaf.condition})
+    indication = getattr(tagged.fact, "indication", None)
+    if indication is None or not targets:
+        if result.truth is True:
+            return LeafResult(None, result.evidence, note="not known what it was given for")
+        return result
+    if not any(view.vocabulary.is_a(indication, target) for target in targets):
+        concept = view.vocabulary.get(indication)
+        given_for = concept.name if concept else indication
+        return LeafResult(False, (*result.evidence, Evidence(statement=f"given for {given_for}",
+                                                             source=str(tagged.fact.source))))
+    return result
 
 
 def _therapy_fact(leaf: Therapy, tagged: Tagged, view: PatientView) -> LeafResult:
@@ -608,6 +654,56 @@ def _therapy_fact(leaf: Therapy, tagged: Tagged, view: PatientView) -> LeafResul
 def _is_course(fact: Any, view: PatientView) -> bool:
     concept = view.vocabulary.get(fact.concept) if fact.concept else None
     return concept is None or concept.kind != "procedure"
+
+
+def evaluate_prior_lines(leaf: PriorLines, view: PatientView, trial: TrialContext) -> LeafResult:
+    """A count of the same lines settles the rule; a count of more lines (all lines, or of a broader kind or
+    disease) bounds it from above, which settles "at most" and "more than" rules it already meets or fails."""
+    results = []
+    for fact in view.facts.prior_lines:
+        bounds = _line_bounds(leaf, fact, view)
+        if bounds is None:
+            continue
+        low, high = bounds
+        holds = [compare(n, leaf.comparator, leaf.value) for n in (low, high)]
+        if leaf.comparator == "=":
+            truth: Truth = (None if low <= leaf.value <= high else False) if low != high else holds[0]
+        else:
+            truth = holds[0] if holds[0] == holds[1] else None
+        what = f"{fact.value} prior line{'s' if fact.value != 1 else ''} of " + " ".join(
+            part for part in (fact.setting, _line_kind(fact.therapy, view), _line_disease(fact.condition, view))
+            if part)
+        results.append(LeafResult(truth, (Evidence(statement=what, source=str(fact.source)),)))
+    if not results:
+        return LeafResult(None, note="number of prior lines of therapy not known")
+    return _strongest(results)
+
+
+def _line_bounds(leaf: PriorLines, fact: PriorLinesFact, view: PatientView) -> tuple[int, int] | None:
+    """(fewest, most) lines of the leaf's kind the fact allows, or None when it says nothing about them."""
+    vocabulary = view.vocabulary
+    parts = ((leaf.therapy, fact.therapy, True), (leaf.condition, fact.condition, True),
+             (leaf.setting, fact.setting, False))
+    exact = True
+    for wanted, counted, by_concept in parts:
+        if counted == wanted:
+            continue
+        # The fact counts more lines than the rule does (all lines, or a broader kind): an upper bound.
+        if counted is None or (by_concept and wanted is not None and vocabulary.is_a(wanted, counted)):
+            exact = False
+            continue
+        return None
+    return (fact.value, fact.value) if exact else (0, fact.value)
+
+
+def _line_kind(therapy: str | None, view: PatientView) -> str:
+    concept = view.vocabulary.get(therapy) if therapy else None
+    return concept.name.lower() if concept else (therapy or "therapy")
+
+
+def _line_disease(condition: str | None, view: PatientView) -> str:
+    concept = view.vocabulary.get(condition) if condition else None
+    return f"for {concept.name if concept else condition}" if condition else ""
 
 
 def evaluate_study(leaf: StudyEnrolment, view: PatientView, trial: TrialContext) -> LeafResult:
@@ -725,6 +821,7 @@ EVALUATORS: dict[str, Callable[[Any, PatientView, TrialContext], LeafResult]] = 
     "performance": evaluate_performance,
     "therapy": evaluate_therapy,
     "study_enrolment": evaluate_study,
+    "prior_lines": evaluate_prior_lines,
     "hypersensitivity": evaluate_hypersensitivity,
     "pregnancy": evaluate_pregnancy,
     "breastfeeding": evaluate_breastfeeding,

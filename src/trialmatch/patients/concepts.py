@@ -63,6 +63,12 @@ def resolve_concepts(facts: PatientFacts, vocabulary: Vocabulary | None = None) 
                 found = concept_for(fact.name, fact.codes, kinds, vocabulary)
                 if found is not None:
                     fact = fact.model_copy(update={key: found})
+            indication = getattr(fact, "indication", None)
+            if indication and vocabulary.get(indication) is None:
+                # What a therapy treated may be written as a name ("acute myeloid leukaemia"), not a concept id.
+                named = concept_for(indication, [], {"condition", "infection"}, vocabulary)
+                if named is not None:
+                    fact = fact.model_copy(update={"indication": named})
             resolved.append(fact)
         updates[field] = resolved
     return facts.model_copy(update=updates)

@@ -130,6 +130,19 @@ class TherapyFact(_Fact):
     end: dt.date | None = None
     ongoing: bool | None = None
     in_study: bool = Field(default=False, description="Given as part of a clinical study")
+    indication: str | None = Field(default=None, description="Vocabulary concept of the condition it treated, "
+                                   "e.g. 'acute_myeloid_leukemia'; unknown when missing")
+
+
+class PriorLinesFact(_Fact):
+    """How many lines (regimens) of therapy the patient has had. With no ``therapy``, ``condition`` or
+    ``setting`` it counts every line; with them, only the lines of that kind, for that disease, in that setting."""
+
+    value: int = Field(ge=0, description="Number of prior lines of therapy (a regimen counts as a line)")
+    therapy: str | None = Field(default=None, description="Vocabulary concept of the lines counted, e.g. "
+                                "'chemotherapy'; none: every line")
+    condition: str | None = Field(default=None, description="Vocabulary concept of the disease they treated")
+    setting: str | None = Field(default=None, description="Disease setting they were given in, e.g. 'metastatic'")
 
 
 class InfectionFact(_Fact):
@@ -200,6 +213,8 @@ class PatientFacts(_Model):
     labs: list[LabFact] = Field(default_factory=list)
     performance: list[PerformanceFact] = Field(default_factory=list)
     therapies: list[TherapyFact] = Field(default_factory=list)
+    prior_lines: list[PriorLinesFact] = Field(
+        default_factory=list, description="Counts of prior lines of therapy (all lines, or of a kind)")
     infections: list[InfectionFact] = Field(default_factory=list)
     allergies: list[AllergyFact] = Field(default_factory=list)
     studies: list[StudyFact] = Field(default_factory=list)

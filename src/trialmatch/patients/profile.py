@@ -1,7 +1,8 @@
 """Read a patient profile: a JSON or YAML file in the ``PatientFacts`` shape.
 
-A profile may use two short forms people write by hand: ``age: 34`` (years) instead of an age object,
-and a bare string in a list of facts (``conditions: [B-ALL]``) instead of ``{name: B-ALL}``.
+A profile may use short forms people write by hand: ``age: 34`` (years) instead of an age object,
+``prior_lines: 2`` (every line of therapy) instead of a list of counts, and a bare string in a list of facts
+(``conditions: [B-ALL]``) instead of ``{name: B-ALL}``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def profile_from_dict(data: object, origin: str = "profile") -> PatientFacts:
     data = dict(data)
     if isinstance(data.get("age"), int | float):
         data["age"] = {"value": data["age"]}
+    if isinstance(data.get("prior_lines"), int) and not isinstance(data["prior_lines"], bool):
+        data["prior_lines"] = [{"value": data["prior_lines"]}]  # "prior_lines: 2": every line counted
     for name in _LISTS:
         if isinstance(data.get(name), list):
             data[name] = [{"name": item} if isinstance(item, str) else item for item in data[name]]

@@ -12,6 +12,8 @@ from trialmatch.criteria.recognisers import (
     infections,
     labs,
     performance,
+    prior_lines,
+    recovery,
     reproduction,
     sex,
     therapies,
@@ -27,6 +29,8 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     reproduction.recognise,
     sex.recognise,
     expectancy.recognise,
+    prior_lines.recognise,
+    recovery.recognise,
 )
 
 __all__ = ["RECOGNISERS"]

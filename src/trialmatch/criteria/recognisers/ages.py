@@ -49,11 +49,20 @@ _REFERENCE = re.compile(
 )
 _ONE_UNNAMED = re.sub(r"\(\?P<\w+>", "(?:", _ONE)
 _WITH_LEAD = Scanner(rf"{_LEAD}(?P<first>{_ONE_UNNAMED})(?P<rest>(?:{_CHAIN}(?:{_ONE_UNNAMED}))?)", re.IGNORECASE)
+#: A comparator restated as a symbol in parentheses: "greater than or equal to (>=) 18 years of age".
+_RESTATED = r"(?:\s*\(\s*[<>≤≥=]{1,2}\s*\))?"
 _SELF_CUED = Scanner(
     rf"(?P<chained>(?:{COMPARATOR})\s*(?:{NUMBER})\s*(?:years?|yrs?|months?)?\s*(?:and|&|,)\s*)?"
-    rf"(?P<first>(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
+    rf"(?P<first>(?P<cmp>{COMPARATOR}){_RESTATED}\s*(?P<n>{NUMBER})\s*(?P<u>years?|yrs?|months?)\s+(?:of\s+age|old)\b"
     rf"|(?P<n2>{NUMBER})\s*(?P<u2>years?|yrs?|months?)?(?:\s+of\s+age|\s+old)?\s*(?P<after>or\s+(?:older|younger)|"
     rf"and\s+(?:older|over|above|younger))\b"
+    # "18 years old or over", "18 years or above": with the unit, "or over" is an age ("grade 2 or above" is not)
+    rf"|(?P<n4>{NUMBER})\s*(?P<u4>years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?P<after4>or\s+(?:over|above))\b"
+    # "over the age of 18", "above the age of 65"
+    rf"|(?P<cmp5>over|above|under|below)\s+the\s+age\s+of\s+(?P<n5>{NUMBER})(?:\s*(?P<u5>years?|yrs?))?"
+    # "Minimum age: 18", "Age minimum: 18 years old", "Maximum age 65"
+    rf"|(?P<bound>minimum|maximum|min\.?|max\.?)\s+age\s*[:=]?\s*(?P<n6>{NUMBER})(?:\s*(?P<u6>years?|yrs?|months?))?(?:\s+old)?(?![\w.])"
+    rf"|age\s+(?P<bound2>minimum|maximum)\s*[:=]?\s*(?P<n7>{NUMBER})(?:\s*(?P<u7>years?|yrs?|months?))?(?:\s+old)?(?![\w.])"
     rf"|(?:between\s+|from\s+)?(?P<lo>{NUMBER})\s*(?P<lu>years?)?{_RANGE_SEP}(?P<hi>{NUMBER})\s*(?P<hu>years?)\s+"
     rf"(?:of\s+age|old)\b)",
     re.IGNORECASE,
@@ -61,7 +70,7 @@ _SELF_CUED = Scanner(
 _ONE_RE = re.compile(_ONE, re.IGNORECASE)
 
 #: Every age limit has one of these words; texts without them are skipped cheaply.
-_CUE = scanning(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b", re.IGNORECASE)
+_CUE = scanning(r"\bage|\bold|older|younger|years?\s+of|\bover\b|\babove\b|\bbelow\b|\bunder\b", re.IGNORECASE)
 
 #: Ages above this many years are not ages ("age > 1,000"): leave them to a question.
 _OLDEST = 130
@@ -137,6 +146,15 @@ def _limits(text: str) -> list[tuple[Comparator, float, str | None]]:
             return [(parse_comparator(groups["cmp"]), parse_number(groups["n"]), _unit(groups.get("u")))]
         if groups.get("after"):
             return [(parse_comparator_after(groups["after"]), parse_number(groups["n2"]), _unit(groups.get("u2")))]
+        if groups.get("after4"):
+            return [(">=", parse_number(groups["n4"]), _unit(groups.get("u4")))]
+        if groups.get("cmp5"):
+            comparator: Comparator = ">" if groups["cmp5"].lower() in ("over", "above") else "<"
+            return [(comparator, parse_number(groups["n5"]), _unit(groups.get("u5")))]
+        bound = groups.get("bound") or groups.get("bound2")
+        if bound:
+            number, unit = (groups["n6"], groups.get("u6")) if groups.get("bound") else (groups["n7"], groups.get("u7"))
+            return [(">=" if bound.lower().startswith("min") else "<=", parse_number(number), _unit(unit))]
         if groups.get("lo"):
             high_unit = _unit(groups.get("hu"))
             low_unit = _unit(groups.get("lu")) or high_unit

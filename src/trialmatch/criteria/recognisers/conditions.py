@@ -140,6 +140,7 @@ class _Wording:
     example_words: frozenset[str]
     example_list: re.Pattern[str]
     skip: frozenset[str]
+    habits: frozenset[str]
     generic_cancer: frozenset[str]
     normalise: dict[str, tuple[str, tuple[tuple[str, Any], ...]]]
     categories: tuple[tuple[str, frozenset[str]], ...]
@@ -239,6 +240,7 @@ def load_wording() -> _Wording:
         example_words=frozenset(str(w).lower() for w in raw["example_words"]),
         example_list=example_list,
         skip=frozenset(raw["skip_concepts"]),
+        habits=frozenset(raw.get("habits", ())),
         generic_cancer=frozenset(raw["generic_cancer"]),
         normalise=normalise,
         categories=tuple((category, frozenset(ids)) for category, ids in raw["categories"].items()),
@@ -871,6 +873,9 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: tuple[
     if unattached:
         confidence = min(confidence, _DEFINED_ELSEWHERE)  # "NYHA class I or decompensated heart failure"
     conditions = _deduplicated(conditions)
+    if any(c.within is not None and {c.concept, *vocabulary.ancestors(c.concept)} & wording.habits
+           for c in conditions):
+        confidence = min(confidence, _DEFINED_ELSEWHERE)  # "smoking within the last year": when last done, not begun
     rule: Rule = conditions[0] if len(conditions) == 1 else AnyOf(children=tuple(conditions),
                                                                    span=passage.span(start, end))
     category = _category(conditions, passage.section, vocabulary, wording)

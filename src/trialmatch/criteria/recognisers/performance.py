@@ -29,14 +29,14 @@ _RANGES = {"ecog": (0, 5), "karnofsky": (0, 100), "lansky": (0, 100)}
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern[str]]:
+def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern[str], re.Pattern[str]]:
     raw = read_yaml("criteria/performance.yaml")
     names = {scale: [re.escape(s).replace(r"\ ", r"\s+") for s in spec.get("synonyms", [])] + [scale]
              for scale, spec in raw["scales"].items()}
     scale_words = {scale: re.compile(rf"\b(?:{'|'.join(sorted(words, key=len, reverse=True))})\b", re.IGNORECASE)
                    for scale, words in names.items()}
     every = "|".join(sorted((w for words in names.values() for w in words), key=len, reverse=True))
-    status = (r"\)?(?:\s*\([^()]{1,24}\))?(?:\s+(?:performance|play[- ]performance|play))?"
+    status = (r"\)?(?:\s*\([^()]{1,40}\))?(?:\s+(?:performance|play[- ]performance|play))?"
               r"(?:\s+(?:status|score|scale|level|index|PS))?(?:\s*\([^()]{1,24}\))?")
     values = (rf"(?P<cmp>{COMPARATOR})\s*(?P<n>{NUMBER})\s*%?"
               rf"|(?P<n2>{NUMBER})\s*%?\s*(?P<after>{COMPARATOR_AFTER})"
@@ -45,12 +45,16 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]], re.Pattern
     lay = raw.get("lay_descriptions", [])
     lay_re = re.compile("|".join(lay), re.IGNORECASE) if lay else re.compile(r"(?!x)x")
     pattern = scanning(
-        rf"(?:(?:performance\s+status|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
-        rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?)"
+        rf"(?:(?:performance\s+(?:status|level)|PS)\s*(?:[-:–]|of|by|per|using|on\s+the)?\s*)?"
+        rf"(?:(?P<scale>{every}){status}|(?P<bare>performance\s+status|PS)(?:\s*\(\s*PS\s*\))?"
+        rf"(?:\s*\(\s*(?P<scale2>{every})(?:\s*(?:/|or)\s*(?:{every}))?(?:\s+(?:scale|score))?\s*\))?)"
         rf"\s*(?:score\s*)?(?:(?:of|is|was|must\s+be|should\s+be|=|:|at|grade)\s*)*(?:{values})",
         re.IGNORECASE,
     )
-    return pattern, scale_words, lay_re
+    # The scale named after an unnamed "performance status 0-2": "(Zubrod scale)", "(ECOG)".
+    named_after = re.compile(rf"\s*\(\s*(?P<scale>{every})(?:\s+(?:performance\s+status|scale|score))?\s*\)",
+                             re.IGNORECASE)
+    return pattern, scale_words, lay_re, named_after
 
 
 _FOR_AGE = re.compile(
@@ -68,14 +72,14 @@ def recognise(passage: Passage) -> list[Found]:
     text = passage.text
     if not _CUE.search(text):
         return []
-    pattern, scale_words, lay = _patterns()
+    pattern, scale_words, lay, named_after = _patterns()
     found = []
     for match in pattern.finditer(text):
         scale = "ecog"
         confidence = SURE
-        if match.group("scale"):
-            scale = next((name for name, words in scale_words.items() if words.fullmatch(match.group("scale"))),
-                         "ecog")
+        named = match.group("scale") or match.group("scale2")
+        if named:
+            scale = next((name for name, words in scale_words.items() if words.fullmatch(named)), "ecog")
         else:
             confidence = _UNNAMED_SCALE
         limit = _limit(match, scale)
@@ -84,6 +88,15 @@ def recognise(passage: Passage) -> list[Found]:
         comparator, value = limit
         start, end = match.start(), match.end()
         end += len(re.match(r"\s*%?", text[end:]).group(0))  # type: ignore[union-attr]
+        after = named_after.match(text, end) if not named else None
+        if after is not None:
+            scale = next((name for name, words in scale_words.items() if words.fullmatch(after.group("scale"))),
+                         "ecog")
+            limit = _limit(match, scale)
+            if limit is None:
+                continue
+            comparator, value = limit
+            confidence, end = SURE, after.end()
         rule: Rule = Performance(scale=scale, comparator=comparator, value=value, span=passage.span(start, end))
         for_age = _FOR_AGE.match(text[end:])
         if for_age:

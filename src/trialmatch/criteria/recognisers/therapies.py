@@ -33,8 +33,18 @@ from trialmatch.criteria.compose import load_wording
 from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
-from trialmatch.criteria.recognisers import hypersensitivity, studies
-from trialmatch.criteria.rules import AllOf, AnyOf, Duration, Not, Rule, RuleException, StudyEnrolment, Therapy
+from trialmatch.criteria.recognisers import conditions, hypersensitivity, studies
+from trialmatch.criteria.rules import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Duration,
+    Not,
+    Rule,
+    RuleException,
+    StudyEnrolment,
+    Therapy,
+)
 from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import (
     Concept,
@@ -94,6 +104,9 @@ class _Wording:
     blocked: frozenset[str]
     narrowing_filler: frozenset[str]
     own_window: re.Pattern[str]
+    treated_lead: re.Pattern[str]
+    treated_determiners: re.Pattern[str]
+    own_disease: re.Pattern[str]
 
 
 @cache
@@ -147,6 +160,9 @@ def _wording() -> _Wording:
         narrowing_filler=frozenset(str(w).lower() for w in raw["narrowing_filler"]),
         own_window=re.compile(
             "^\\s*" + raw["own_window"].replace("{DURATION}", DURATION).replace("{NAMES}", _NAME_LIST), flags),
+        treated_lead=re.compile(raw["treated"]["lead"], flags),
+        treated_determiners=re.compile(raw["treated"]["determiners"], flags),
+        own_disease=re.compile(raw["treated"]["own_disease"], flags),
     )
 
 
@@ -475,6 +491,12 @@ def _read_list(passage: Passage, masked: str, listed: _List, by_start: dict[int,
     claimed: list[tuple[int, int]] = []
     after_start = position
     own_windows = [w for u in listed.units for w in u.own_windows]
+    treated = _treated_condition(passage, position)
+    if treated is not None:
+        if treated[0] != "disease_under_study" and not load_vocabulary().is_a(treated[0], "cancer") and any(
+                u.concept is not None and u.concept.id in _CANCER_ONLY for u in listed.units):
+            return None
+        position = treated[2]
     if timing is None:
         read = _window_after(masked, position, by_start, own_windows)
         if read is not None:
@@ -517,10 +539,42 @@ def _read_list(passage: Passage, masked: str, listed: _List, by_start: dict[int,
         end = last.skipped[0]
         if position > after_start:
             claimed.append(passage.span(after_start, position))
-    rule = _rule(passage, listed, timing, window, own_windows, passage.span(start, end))
+    rule = _rule(passage, listed, timing, window, own_windows, passage.span(start, end),
+                 treated[:2] if treated is not None else None)
     confidence = _UNSURE if listed.connectives >= {"and", "or"} else SURE
     return Found(rule, *passage.span(start, end), category=_category(listed, timing), confidence=confidence,
                  claimed=tuple(claimed))
+
+
+def _treated_condition(passage: Passage, position: int) -> tuple[str, str, int] | None:
+    """What the therapy treated, right after it: "for lymphoma", "for their disease", "for the treatment of CLL".
+    Returns (concept, name, end) or None."""
+    text = passage.text
+    lead = _wording().treated_lead.match(text, position)
+    if lead is None:
+        return None
+    own = _wording().own_disease.match(text, lead.end())
+    if own is not None:
+        return "disease_under_study", "the disease under study", own.end()
+    start = _wording().treated_determiners.match(text, lead.end()).end()  # always matches, maybe empty
+    # The condition recogniser reads names the vocabulary leaves broad ("NSCLC" is non-small cell lung cancer).
+    for finding in conditions.recognise(passage.part(start, len(text))):
+        rule = finding.rule
+        if (finding.start == passage.start + start and isinstance(rule, Condition) and not rule.qualifiers
+                and rule.concept not in ("disease_under_study", "other_malignancy")):
+            return rule.concept, rule.name, finding.end - passage.start
+    found = [m for m in load_vocabulary().find(text[start : start + 80], kinds={"condition", "infection"})
+             if m.start == 0]
+    if not found:
+        return None
+    # The longest name; of names read from the same words ("NSCLC"), the narrowest concept.
+    vocabulary = load_vocabulary()
+    match = max(found, key=lambda m: (m.end, len(vocabulary.ancestors(m.concept.id))))
+    return match.concept.id, match.concept.name, start + match.end
+
+
+#: Therapy concepts that mean cancer treatment only when given for a cancer: "systemic therapy for psoriasis" is not.
+_CANCER_ONLY = frozenset({"anticancer_therapy"})
 
 
 def _window_after(masked: str, position: int, by_start: dict[int, ConceptMatch], own: list[tuple[Concept, Duration]]
@@ -643,8 +697,10 @@ def _longer_for_subclasses(listed: _List, timing: Timing | None, window: Duratio
 
 
 def _rule(passage: Passage, listed: _List, timing: Timing, window: Duration | None,
-          own_windows: list[tuple[Concept, Duration]], span: tuple[int, int]) -> Rule:
+          own_windows: list[tuple[Concept, Duration]], span: tuple[int, int],
+          treated: tuple[str, str] | None = None) -> Rule:
     single = len(listed.units) == 1
+    condition, condition_name = treated if treated is not None else (None, None)
     leaf_timing: Literal["within", "ever", "current"] = (
         "within" if timing in ("within", "not_within", "not_within_nor_current") else timing)  # type: ignore[assignment]
 
@@ -654,7 +710,8 @@ def _rule(passage: Passage, listed: _List, timing: Timing, window: Duration | No
             return StudyEnrolment(window=window if when == "within" else None, span=unit_span)
         leaves: list[Rule] = [
             Therapy(concept=c.id, name=c.name, timing=when, window=window if when == "within" else None,
-                    exceptions=tuple(unit.exceptions) if c is unit.concept else (), span=unit_span)
+                    exceptions=tuple(unit.exceptions) if c is unit.concept else (), span=unit_span,
+                    condition=condition, condition_name=condition_name)
             for c in (unit.concept, *unit.alternatives)]
         return leaves[0] if len(leaves) == 1 else AnyOf(children=tuple(leaves), span=unit_span)
 
