@@ -4,51 +4,108 @@ Every open criterion of a possibly-eligible trial can settle it: the answer that
 out, and if it is the trial's last open question the other answer makes it eligible. So a question's
 worth is the number of trials it is open in, with trials closer to a verdict (fewer open questions)
 counting more. Questions are shared across trials by their id (the same rule asks the same question).
+
+Every possibly-eligible candidate counts, not only the trials shown: a question that settles many trials
+further down the list is still worth asking. A broad screening has tens of thousands of such trials with
+about thirty open questions each, so the counting is done by ``Counter`` in C (one count per trial and
+question, grouped by the trial's number of open questions, which fixes its weight), and which trials a
+question could settle, with the criterion text in each, is listed only for the questions a reader looks at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
+from typing import Any
 
 from trialmatch.matching.ranking import Ranked
 from trialmatch.matching.verdicts import TrialVerdict
 
+_QUESTION_ID = attrgetter("question_id")
 
-@dataclass
+
 class RankedQuestion:
-    question_id: str
-    question: str
-    #: Trials where this question is open, and the criterion text in each.
-    trials: dict[str, str] = field(default_factory=dict)
-    score: float = 0.0
+    """A question, how useful it is (``score``) and the trials where it is open (``trials``)."""
+
+    __slots__ = ("_count", "_find", "_trials", "question", "question_id", "score")
+
+    def __init__(self, question_id: str, question: str, trials: dict[str, str] | None = None,
+                 score: float = 0.0) -> None:
+        self.question_id = question_id
+        self.question = question
+        self.score = score
+        self._trials = {} if trials is None else trials
+        self._count = 0
+        self._find: Callable[[], dict[str, str]] | None = None
+
+    @property
+    def trials(self) -> dict[str, str]:
+        """Trials where this question is open (by id), and the criterion text in each."""
+        if self._find is not None:
+            self._trials, self._find = self._find(), None
+        return self._trials
 
     @property
     def could_settle(self) -> int:
-        return len(self.trials)
+        return self._count if self._find is not None else len(self._trials)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RankedQuestion):
+            return NotImplemented
+        return (self.question_id, self.question, self.score, self.trials) == (
+            other.question_id, other.question, other.score, other.trials)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"RankedQuestion(question_id={self.question_id!r}, question={self.question!r}, "
+                f"could_settle={self.could_settle}, score={self.score!r})")
 
 
 def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[RankedQuestion]:
     """Open questions across the possibly-eligible trials, most useful first. ``skip``: ids already asked."""
-    skipped = set(skip)
-    questions: dict[str, RankedQuestion] = {}
+    # Each trial's open questions once, with the first criterion asking each (built from the end, so the
+    # first one is the one kept), and per number of open questions how many trials each question is open in.
+    possible: list[tuple[Ranked, dict[Any, Any]]] = []
+    counts: dict[int, Counter[str]] = {}
     for match in matches:
         if match.verdict != TrialVerdict.POSSIBLY_ELIGIBLE:
             continue
-        open_criteria = [c for c in match.open if c.question_id and c.question_id not in skipped]  # type: ignore[attr-defined]
-        if not open_criteria:
+        opened: Sequence[Any] = match.open  # type: ignore[assignment]
+        if not opened:
             continue
-        weight = 1 + 1 / len(match.open)
-        seen: set[str] = set()
-        for criterion in open_criteria:
-            assert criterion.question_id is not None and criterion.question is not None
-            ranked = questions.setdefault(criterion.question_id,
-                                          RankedQuestion(criterion.question_id, criterion.question))
-            ranked.trials.setdefault(match.trial_id, criterion.text)
-            if criterion.question_id not in seen:
-                ranked.score += weight
-                seen.add(criterion.question_id)
-    return sorted(questions.values(), key=lambda q: (-q.score, q.question))
+        asked = dict(zip(map(_QUESTION_ID, reversed(opened)), reversed(opened), strict=True))
+        asked.pop(None, None)
+        asked.pop("", None)
+        possible.append((match, asked))
+        counter = counts.get(len(opened))
+        if counter is None:
+            counter = counts[len(opened)] = Counter()
+        counter.update(asked.keys())
+    scores: dict[str, float] = {}
+    settles: Counter[str] = Counter()
+    for size in sorted(counts):
+        weight = 1 + 1 / size
+        for question_id, count in counts[size].items():
+            scores[question_id] = scores.get(question_id, 0.0) + count * weight
+        settles.update(counts[size])
+    for question_id in skip:
+        scores.pop(question_id, None)
+    first: dict[str, Any] = {}
+    for _, asked in reversed(possible):  # the first trial (in the order given) that asks it gives the wording
+        first.update(asked)
+    questions = []
+    for question_id, score in scores.items():
+        ranked = RankedQuestion(question_id, first[question_id].question, score=score)
+        ranked._count = settles[question_id]
+        ranked._find = _finder(question_id, possible)
+        questions.append(ranked)
+    return sorted(questions, key=lambda q: (-q.score, q.question))
+
+
+def _finder(question_id: str, possible: list[tuple[Ranked, dict[Any, Any]]]) -> Callable[[], dict[str, str]]:
+    return lambda: {match.trial_id: asked[question_id].text for match, asked in possible if question_id in asked}
 
 
 def next_question(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> RankedQuestion | None:
