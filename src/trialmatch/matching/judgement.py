@@ -4,12 +4,11 @@ Same rules as ``match_trial`` (which builds the per-criterion explanation), but 
 and question selection need, and reuses each rule's truth across trials for the same patient. Screening
 judges every candidate this way, then explains only the trials it shows.
 
-Once the patient's memo holds the truth of every rule a trial needs (after the first few thousand trials
-of a screening, most do), the trial is judged from its ``VerdictIndex``: the rule keys of its computable
-inclusion and exclusion criteria read from the memo in one C-level call each, so the verdict is a
-membership test (a ``False`` inclusion, a ``True`` exclusion) and only the open criteria are listed one
-by one. A trial whose rules are not all in the memo yet, or whose questions the patient has answered,
-takes the criterion-by-criterion loop.
+A trial is judged from its ``VerdictIndex`` (built once per plan): the truths of its computable inclusion
+and exclusion criteria are read from the patient's memo in one C-level call each (rules not in the memo
+yet are evaluated first, all of them, so the memo fills within the first trials of a screening), the
+verdict is a membership test (a ``False`` inclusion, a ``True`` exclusion) and only the open criteria are
+listed one by one. A trial whose questions the patient has answered takes the criterion-by-criterion loop.
 """
 
 from __future__ import annotations
@@ -92,8 +91,9 @@ def _reader(keys: tuple[str, ...]) -> Callable[[dict[str, Truth]], tuple[Truth, 
 class VerdictIndex:
     """A plan's criteria arranged for judging from the patient's memo of rule truths (built once per plan)."""
 
-    #: Every rule key the verdict reads.
+    #: Every rule key the verdict reads, and the criteria with those rules.
     keys: frozenset[str]
+    keyed: tuple[PlannedCriterion, ...]
     #: Truths of the computable inclusion criteria (a False one decides), and their positions in the plan.
     inclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
     inclusion_at: tuple[int, ...]
@@ -132,6 +132,7 @@ def _index(plan: TrialPlan) -> VerdictIndex:
     keys = {name: tuple(c.rule_key for _, c in group) for name, group in groups.items()}
     return VerdictIndex(
         frozenset(c.rule_key for group in groups.values() for _, c in group),
+        tuple(c for group in groups.values() for _, c in group),
         _reader(keys["inclusion"]), tuple(p for p, _ in groups["inclusion"]),
         _reader(keys["exclusion"]), tuple(p for p, _ in groups["exclusion"]),
         _reader(keys["unsure"]), entries, frozenset(c.question_id for c in plan.criteria))
@@ -140,7 +141,13 @@ def _index(plan: TrialPlan) -> VerdictIndex:
 def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool = True) -> Judgement:
     index = verdict_index(plan)
     truths, answers = view.truths, view.answers
-    if truths.keys() >= index.keys and (not answers or answers.keys().isdisjoint(index.question_ids)):
+    if not answers or answers.keys().isdisjoint(index.question_ids):
+        if not truths.keys() >= index.keys:
+            # Every rule the trial needs, even past a criterion that excludes: the next patient-trial pair with
+            # these rules takes the fast path, and most rules are in the memo from other trials already.
+            for criterion in index.keyed:
+                if criterion.rule_key not in truths:
+                    _raw_truth(criterion, view, plan)
         return _from_index(view, plan, index, stop_when_excluded)
     opened: list[OpenCriterion | PlannedCriterion] = []
     deciding: list[str] = []

@@ -39,12 +39,13 @@ class RankedQuestion:
         self.score = score
         self._trials = {} if trials is None else trials
         self._count = 0
-        #: Set by ``rank_questions``: every possibly-eligible trial with its open questions, to list ``trials`` from.
-        self._possible: list[tuple[Ranked, dict[Any, Any]]] | None = None
+        #: Set by ``rank_questions``: every possibly-eligible trial with its open criteria and their questions,
+        #: to list ``trials`` from when they are read.
+        self._possible: list[tuple[Ranked, Sequence[Any], set[str]]] | None = None
 
     @classmethod
     def _counted(cls, question_id: str, question: str, score: float, count: int,
-                 possible: list[tuple[Ranked, dict[Any, Any]]]) -> RankedQuestion:
+                 possible: list[tuple[Ranked, Sequence[Any], set[str]]]) -> RankedQuestion:
         ranked = cls.__new__(cls)
         ranked.question_id, ranked.question, ranked.score = question_id, question, score
         ranked._count, ranked._possible, ranked._trials = count, possible, {}
@@ -55,8 +56,8 @@ class RankedQuestion:
         """Trials where this question is open (by id), and the criterion text in each."""
         if self._possible is not None:
             question_id = self.question_id
-            self._trials = {match.trial_id: asked[question_id].text
-                            for match, asked in self._possible if question_id in asked}
+            self._trials = {match.trial_id: next(c.text for c in opened if c.question_id == question_id)
+                            for match, opened, asked in self._possible if question_id in asked}
             self._possible = None
         return self._trials
 
@@ -79,9 +80,8 @@ class RankedQuestion:
 
 def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[RankedQuestion]:
     """Open questions across the possibly-eligible trials, most useful first. ``skip``: ids already asked."""
-    # Each trial's open questions once, with the first criterion asking each (built from the end, so the
-    # first one is the one kept), and per number of open questions how many trials each question is open in.
-    possible: list[tuple[Ranked, dict[Any, Any]]] = []
+    # Each trial's open questions once (a set, made in C), counted per number of open questions (the weight).
+    possible: list[tuple[Ranked, Sequence[Any], set[str]]] = []
     counts: dict[int, Counter[str]] = {}
     for match in matches:
         if match.verdict != TrialVerdict.POSSIBLY_ELIGIBLE:
@@ -89,14 +89,12 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
         opened: Sequence[Any] = match.open  # type: ignore[assignment]
         if not opened:
             continue
-        asked = dict(zip(map(_QUESTION_ID, reversed(opened)), reversed(opened), strict=True))
-        asked.pop(None, None)
-        asked.pop("", None)
-        possible.append((match, asked))
+        asked = set(map(_QUESTION_ID, opened))
+        possible.append((match, opened, asked))
         counter = counts.get(len(opened))
         if counter is None:
             counter = counts[len(opened)] = Counter()
-        counter.update(asked.keys())
+        counter.update(asked)
     scores: dict[str, float] = {}
     settles: dict[str, int] = {}
     for size in sorted(counts):
@@ -107,13 +105,22 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
                 settles[question_id] += count
             else:
                 scores[question_id], settles[question_id] = count * weight, count
-    for question_id in skip:
-        scores.pop(question_id, None)
-    first: dict[str, Any] = {}
-    for _, asked in reversed(possible):  # the first trial (in the order given) that asks it gives the wording
-        first.update(asked)
+    for question_id in (*skip, None, ""):  # asked already, or no question to ask
+        scores.pop(question_id, None)  # type: ignore[arg-type]
+    # The wording of the first trial (in the order given) asking each question.
+    wording: dict[str, str] = {}
+    unworded = set(scores)
+    for _, opened, asked in possible:
+        if not unworded:
+            break
+        if asked.isdisjoint(unworded):
+            continue
+        for criterion in opened:
+            if criterion.question_id in unworded:
+                wording[criterion.question_id] = criterion.question
+                unworded.discard(criterion.question_id)
     counted = RankedQuestion._counted
-    questions = [counted(question_id, first[question_id].question, score, settles[question_id], possible)
+    questions = [counted(question_id, wording[question_id], score, settles[question_id], possible)
                  for question_id, score in scores.items()]
     # Highest score first, ties by wording: two stable sorts on plain keys (the specialised string and float
     # comparisons) are several times faster than one sort on (score, wording) tuples.
