@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
+from sys import intern
 
 from trialmatch.matching.evaluate import rule_truth
 from trialmatch.matching.patient_view import PatientView
@@ -44,6 +45,8 @@ class Judgement:
     total: int
     plan: TrialPlan
     distance_km: float | None = None
+    #: Positions in ``plan.criteria`` of the open criteria, when judged from the plan's ``VerdictIndex``.
+    open_at: list[int] | None = None
 
     @property
     def settled_share(self) -> float:
@@ -68,13 +71,9 @@ def _raw_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) 
     """The rule's truth from the facts, before the caps: once per rule key and patient."""
     truth = view.truths.get(criterion.rule_key, _MISSING)
     if truth is _MISSING:
-        truth = view.truths[criterion.rule_key] = rule_truth(criterion.rule, view, plan.context, plan.leaf_keys)
+        truth = rule_truth(criterion.rule, view, plan.context, plan.leaf_keys)
+        view.truths[intern(criterion.rule_key)] = truth  # interned: later lookups match by identity
     return truth
-
-
-#: How an entry of ``VerdictIndex.entries`` is open: always (only an answer settles it), when its rule's
-#: truth is unknown, or unless its rule does not apply to the patient.
-_ALWAYS, _IF_UNKNOWN, _UNLESS_NA = 0, 1, 2
 
 
 def _reader(keys: tuple[str, ...]) -> Callable[[dict[str, Truth]], tuple[Truth, ...]]:
@@ -89,21 +88,28 @@ def _reader(keys: tuple[str, ...]) -> Callable[[dict[str, Truth]], tuple[Truth, 
 
 @dataclass(frozen=True, slots=True)
 class VerdictIndex:
-    """A plan's criteria arranged for judging from the patient's memo of rule truths (built once per plan)."""
+    """A plan's criteria arranged for judging from the patient's memo of rule truths (built once per plan).
+
+    Positions are indexes into ``plan.criteria``; everything per criterion is a plain tuple of strings or
+    small ints, so judging a trial touches a few arrays rather than every criterion object.
+    """
 
     #: Every rule key the verdict reads, and the criteria with those rules.
     keys: frozenset[str]
     keyed: tuple[PlannedCriterion, ...]
-    #: Truths of the computable inclusion criteria (a False one decides), and their positions in the plan.
+    #: Truths of the computable inclusion criteria (a False one decides), and their positions.
     inclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
     inclusion_at: tuple[int, ...]
     #: Truths of the computable exclusion criteria (a True one decides), and their positions.
     exclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
     exclusion_at: tuple[int, ...]
-    #: Truths of the criteria only "does not apply" settles from facts.
+    #: Truths of the criteria only "does not apply" settles from facts (open unless it does not apply).
     unsure: Callable[[dict[str, Truth]], tuple[Truth, ...]]
-    #: Per criterion, in plan order: (criterion, how it is open, its slot in inclusion + exclusion + unsure).
-    entries: tuple[tuple[PlannedCriterion, int, int], ...]
+    unsure_at: tuple[int, ...]
+    #: Criteria open whatever the facts (only an answer settles them).
+    always_open: list[int]
+    #: Each criterion's question id, by position.
+    question_at: tuple[str, ...]
     question_ids: frozenset[str]
 
 
@@ -117,25 +123,21 @@ def verdict_index(plan: TrialPlan) -> VerdictIndex:
 
 
 def _index(plan: TrialPlan) -> VerdictIndex:
-    groups: dict[str, list[tuple[int, PlannedCriterion]]] = {"inclusion": [], "exclusion": [], "unsure": []}
+    groups: dict[str, list[tuple[int, PlannedCriterion]]] = {"inclusion": [], "exclusion": [], "unsure": [],
+                                                             "always": []}
     for position, criterion in enumerate(plan.criteria):
-        if criterion.computable:
-            groups["inclusion" if criterion.section == "inclusion" else "exclusion"].append((position, criterion))
-        elif criterion.may_not_apply:
-            groups["unsure"].append((position, criterion))
-    slots: dict[int, tuple[int, int]] = {}
-    for group in groups.values():
-        for position, criterion in group:
-            slots[position] = (_IF_UNKNOWN if criterion.computable else _UNLESS_NA, len(slots))
-    entries = tuple((criterion, *slots.get(position, (_ALWAYS, -1)))
-                    for position, criterion in enumerate(plan.criteria))
-    keys = {name: tuple(c.rule_key for _, c in group) for name, group in groups.items()}
+        group = ("inclusion" if criterion.section == "inclusion" else "exclusion") if criterion.computable else (
+            "unsure" if criterion.may_not_apply else "always")
+        groups[group].append((position, criterion))
+    # Interned, so equal keys from different plans are one string: memo lookups compare by identity.
+    keys = {name: tuple(intern(c.rule_key) for _, c in group) for name, group in groups.items()}
+    at = {name: tuple(p for p, _ in group) for name, group in groups.items()}
+    keyed = [c for name in ("inclusion", "exclusion", "unsure") for _, c in groups[name]]
     return VerdictIndex(
-        frozenset(c.rule_key for group in groups.values() for _, c in group),
-        tuple(c for group in groups.values() for _, c in group),
-        _reader(keys["inclusion"]), tuple(p for p, _ in groups["inclusion"]),
-        _reader(keys["exclusion"]), tuple(p for p, _ in groups["exclusion"]),
-        _reader(keys["unsure"]), entries, frozenset(c.question_id for c in plan.criteria))
+        frozenset(intern(c.rule_key) for c in keyed), tuple(keyed),
+        _reader(keys["inclusion"]), at["inclusion"], _reader(keys["exclusion"]), at["exclusion"],
+        _reader(keys["unsure"]), at["unsure"], list(at["always"]),
+        tuple(intern(c.question_id) for c in plan.criteria), frozenset(c.question_id for c in plan.criteria))
 
 
 def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool = True) -> Judgement:
@@ -177,21 +179,25 @@ def _from_index(view: PatientView, plan: TrialPlan, index: VerdictIndex, stop_wh
     """``judge_trial`` when every rule's truth is in the memo and no answer concerns the trial (same result)."""
     truths = view.truths
     inclusion, exclusion = index.inclusion(truths), index.exclusion(truths)
+    # Open: the always-open criteria, computable ones of unknown truth, and the rest unless they don't apply.
+    opened = index.always_open + [p for p, truth in zip(index.inclusion_at, inclusion, strict=True) if truth is None]
+    opened += [p for p, truth in zip(index.exclusion_at, exclusion, strict=True) if truth is None]
+    if index.unsure_at:
+        opened += [p for p, truth in zip(index.unsure_at, index.unsure(truths), strict=True) if truth is not NA]
+    opened.sort()
     deciding: list[str] = []
-    entries = index.entries
     if False in inclusion or True in exclusion:  # values are True, False, None or NA: no 0/1 look-alikes
         positions = [p for p, truth in zip(index.inclusion_at, inclusion, strict=True) if truth is False]
         positions += [p for p, truth in zip(index.exclusion_at, exclusion, strict=True) if truth is True]
         positions.sort()
-        if stop_when_excluded:
+        if stop_when_excluded:  # the criteria after the first deciding one are not looked at
             del positions[1:]
-            entries = entries[: positions[0]]
+            opened = [p for p in opened if p < positions[0]]
         deciding = [plan.criteria[p].id for p in positions]
-    values = inclusion + exclusion + index.unsure(truths)
-    opened: list[OpenCriterion | PlannedCriterion] = [
-        criterion for criterion, how, slot in entries
-        if how == _ALWAYS or (values[slot] is None if how == _IF_UNKNOWN else values[slot] is not NA)]
-    return _judged(view, plan, opened, deciding)
+    criteria = plan.criteria
+    judgement = _judged(view, plan, [criteria[p] for p in opened], deciding)
+    judgement.open_at = opened
+    return judgement
 
 
 def _judged(view: PatientView, plan: TrialPlan, opened: list[OpenCriterion | PlannedCriterion],

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
+from trialmatch.matching.judgement import Judgement, verdict_index
 from trialmatch.matching.ranking import Ranked
 from trialmatch.matching.verdicts import TrialVerdict
 
@@ -89,7 +90,11 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
         opened: Sequence[Any] = match.open  # type: ignore[assignment]
         if not opened:
             continue
-        asked = set(map(_QUESTION_ID, opened))
+        if isinstance(match, Judgement) and match.open_at is not None and len(match.open_at) == len(opened):
+            # Judged from the plan's index: its question ids by position, no criterion object read.
+            asked = set(map(verdict_index(match.plan).question_at.__getitem__, match.open_at))
+        else:
+            asked = set(map(_QUESTION_ID, opened))
         possible.append((match, opened, asked))
         counter = counts.get(len(opened))
         if counter is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from importlib import resources
+from sys import intern
 from typing import Any
 
 import orjson
@@ -103,6 +104,8 @@ def decode_plan(encoded: bytes | str) -> TrialPlan:
     criteria = []
     for row in data["criteria"]:
         values = dict(zip(_FIELDS, row, strict=False))
+        # Shared by many trials: one string each, so memo lookups by them compare by identity.
+        values["rule_key"], values["question_id"] = intern(values["rule_key"]), intern(values["question_id"])
         if values["span"] is not None:
             values["span"] = tuple(values["span"])
         criteria.append(StoredCriterion(values, row[15], row[14], leaf_keys))
