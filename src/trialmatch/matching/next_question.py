@@ -31,7 +31,7 @@ _SCORE = attrgetter("score")
 class RankedQuestion:
     """A question, how useful it is (``score``) and the trials where it is open (``trials``)."""
 
-    __slots__ = ("_count", "_possible", "_trials", "question", "question_id", "score")
+    __slots__ = ("_count", "_listing", "_trials", "question", "question_id", "score")
 
     def __init__(self, question_id: str, question: str, trials: dict[str, str] | None = None,
                  score: float = 0.0) -> None:
@@ -40,31 +40,19 @@ class RankedQuestion:
         self.score = score
         self._trials = {} if trials is None else trials
         self._count = 0
-        #: Set by ``rank_questions``: every possibly-eligible trial with its open criteria and their questions,
-        #: to list ``trials`` from when they are read.
-        self._possible: list[tuple[Ranked, Sequence[Any], set[str]]] | None = None
-
-    @classmethod
-    def _counted(cls, question_id: str, question: str, score: float, count: int,
-                 possible: list[tuple[Ranked, Sequence[Any], set[str]]]) -> RankedQuestion:
-        ranked = cls.__new__(cls)
-        ranked.question_id, ranked.question, ranked.score = question_id, question, score
-        ranked._count, ranked._possible, ranked._trials = count, possible, {}
-        return ranked
+        #: Set by ``rank_questions``: lists ``trials`` when they are first read.
+        self._listing: _Listing | None = None
 
     @property
     def trials(self) -> dict[str, str]:
         """Trials where this question is open (by id), and the criterion text in each."""
-        if self._possible is not None:
-            question_id = self.question_id
-            self._trials = {match.trial_id: next(c.text for c in opened if c.question_id == question_id)
-                            for match, opened, asked in self._possible if question_id in asked}
-            self._possible = None
+        if self._listing is not None:
+            self._listing.list_from(self)
         return self._trials
 
     @property
     def could_settle(self) -> int:
-        return self._count if self._possible is not None else len(self._trials)
+        return self._count if self._listing is not None else len(self._trials)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RankedQuestion):
@@ -124,14 +112,58 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
             if criterion.question_id in unworded:
                 wording[criterion.question_id] = criterion.question
                 unworded.discard(criterion.question_id)
-    counted = RankedQuestion._counted
-    questions = [counted(question_id, wording[question_id], score, settles[question_id], possible)
-                 for question_id, score in scores.items()]
+    listing = _Listing(possible)
+    questions = []
+    for question_id, score in scores.items():
+        ranked = RankedQuestion.__new__(RankedQuestion)  # without __init__: thousands of them
+        ranked.question_id, ranked.question, ranked.score = question_id, wording[question_id], score
+        ranked._count, ranked._listing, ranked._trials = settles[question_id], listing, {}
+        questions.append(ranked)
     # Highest score first, ties by wording: two stable sorts on plain keys (the specialised string and float
     # comparisons) are several times faster than one sort on (score, wording) tuples.
     questions.sort(key=_WORDING)
     questions.sort(key=_SCORE, reverse=True)
+    listing.questions = questions
     return questions
+
+
+class _Listing:
+    """Lists which trials each question could settle, for the questions a reader looks at.
+
+    Readers look at the first few questions, so a question's trials are listed together with those of the
+    next ``BATCH`` unlisted ones, in one pass over the possibly-eligible trials.
+    """
+
+    BATCH = 16
+
+    def __init__(self, possible: list[tuple[Ranked, Sequence[Any], set[str]]]) -> None:
+        self.possible = possible
+        self.questions: list[RankedQuestion] = []
+        self.position: dict[str, int] = {}
+
+    def list_from(self, wanted: RankedQuestion) -> None:
+        if not self.position:
+            self.position = {q.question_id: i for i, q in enumerate(self.questions)}
+        start = self.position.get(wanted.question_id)
+        batch = [wanted] if start is None else [
+            q for q in self.questions[start : start + self.BATCH] if q._listing is self]
+        by_id = {q.question_id: q for q in batch}
+        ids = set(by_id)
+        for match, opened, asked in self.possible:
+            for question_id in ids.intersection(asked):
+                by_id[question_id]._trials[match.trial_id] = _asking(match, opened, question_id)
+        for question in batch:
+            question._listing = None
+
+
+def _asking(match: Ranked, opened: Sequence[Any], question_id: str) -> str:
+    """The text of the trial's first open criterion that asks ``question_id``."""
+    if isinstance(match, Judgement) and match.open_at is not None and len(match.open_at) == len(opened):
+        question_at = verdict_index(match.plan).question_at
+        position = question_at.index(question_id)  # a question is nearly always asked once in a trial
+        if position in match.open_at:
+            return match.plan.criteria[position].text
+    return next(c.text for c in opened if c.question_id == question_id)
 
 
 def next_question(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> RankedQuestion | None:
