@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from sys import intern
+from typing import Any
 
 from trialmatch.matching.evaluate import rule_truth
 from trialmatch.matching.patient_view import PatientView
@@ -94,9 +95,9 @@ class VerdictIndex:
     small ints, so judging a trial touches a few arrays rather than every criterion object.
     """
 
-    #: Every rule key the verdict reads, and the criteria with those rules.
+    #: Every rule key the verdict reads, and the positions of the criteria with those rules.
     keys: frozenset[str]
-    keyed: tuple[PlannedCriterion, ...]
+    keyed_at: tuple[int, ...]
     #: Truths of the computable inclusion criteria (a False one decides), and their positions.
     inclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
     inclusion_at: tuple[int, ...]
@@ -113,31 +114,50 @@ class VerdictIndex:
     question_ids: frozenset[str]
 
 
+#: The parts of ``index_rows``, in order.
+_GROUPS = ("inclusion", "exclusion", "unsure")
+
+
 def verdict_index(plan: TrialPlan) -> VerdictIndex:
     """The plan's index, built on first use and kept on the plan (plans are shared by every patient)."""
     index = plan.__dict__.get("_verdict_index")
     if index is None:
-        index = _index(plan)
-        object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
+        index = index_from_rows(index_rows(plan))
+        keep_index(plan, index)
     return index
 
 
-def _index(plan: TrialPlan) -> VerdictIndex:
-    groups: dict[str, list[tuple[int, PlannedCriterion]]] = {"inclusion": [], "exclusion": [], "unsure": [],
-                                                             "always": []}
+def keep_index(plan: TrialPlan, index: VerdictIndex) -> None:
+    object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
+
+
+def index_rows(plan: TrialPlan) -> list[list[Any]]:
+    """The index as plain lists (stored with the plan): rule keys and positions of the inclusion, exclusion
+    and "does not apply" criteria, the positions of the always-open ones, and every criterion's question id."""
+    groups: dict[str, tuple[list[str], list[int]]] = {name: ([], []) for name in (*_GROUPS, "always")}
     for position, criterion in enumerate(plan.criteria):
-        group = ("inclusion" if criterion.section == "inclusion" else "exclusion") if criterion.computable else (
+        name = ("inclusion" if criterion.section == "inclusion" else "exclusion") if criterion.computable else (
             "unsure" if criterion.may_not_apply else "always")
-        groups[group].append((position, criterion))
+        groups[name][0].append(criterion.rule_key)
+        groups[name][1].append(position)
+    rows: list[list[Any]] = []
+    for name in _GROUPS:
+        rows.extend(groups[name])
+    rows.append(groups["always"][1])
+    rows.append([c.question_id for c in plan.criteria])
+    return rows
+
+
+def index_from_rows(rows: list[list[Any]]) -> VerdictIndex:
+    inclusion_keys, inclusion_at, exclusion_keys, exclusion_at, unsure_keys, unsure_at, always, questions = rows
     # Interned, so equal keys from different plans are one string: memo lookups compare by identity.
-    keys = {name: tuple(intern(c.rule_key) for _, c in group) for name, group in groups.items()}
-    at = {name: tuple(p for p, _ in group) for name, group in groups.items()}
-    keyed = [c for name in ("inclusion", "exclusion", "unsure") for _, c in groups[name]]
+    inclusion_keys, exclusion_keys, unsure_keys = (tuple(map(intern, keys))
+                                                   for keys in (inclusion_keys, exclusion_keys, unsure_keys))
+    question_at = tuple(map(intern, questions))
     return VerdictIndex(
-        frozenset(intern(c.rule_key) for c in keyed), tuple(keyed),
-        _reader(keys["inclusion"]), at["inclusion"], _reader(keys["exclusion"]), at["exclusion"],
-        _reader(keys["unsure"]), at["unsure"], list(at["always"]),
-        tuple(intern(c.question_id) for c in plan.criteria), frozenset(c.question_id for c in plan.criteria))
+        frozenset(inclusion_keys + exclusion_keys + unsure_keys), (*inclusion_at, *exclusion_at, *unsure_at),
+        _reader(inclusion_keys), tuple(inclusion_at), _reader(exclusion_keys), tuple(exclusion_at),
+        _reader(unsure_keys), tuple(unsure_at), list(always), question_at, frozenset(question_at))
 
 
 def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool = True) -> Judgement:
@@ -147,7 +167,8 @@ def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
         if not truths.keys() >= index.keys:
             # Every rule the trial needs, even past a criterion that excludes: the next patient-trial pair with
             # these rules takes the fast path, and most rules are in the memo from other trials already.
-            for criterion in index.keyed:
+            for position in index.keyed_at:
+                criterion = plan.criteria[position]
                 if criterion.rule_key not in truths:
                     _raw_truth(criterion, view, plan)
         return _from_index(view, plan, index, stop_when_excluded)
