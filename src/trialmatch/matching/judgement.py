@@ -98,12 +98,11 @@ class VerdictIndex:
     #: Every rule key the verdict reads, and the positions of the criteria with those rules.
     keys: frozenset[str]
     keyed_at: tuple[int, ...]
-    #: Truths of the computable inclusion criteria (a False one decides), and their positions.
-    inclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
-    inclusion_at: tuple[int, ...]
-    #: Truths of the computable exclusion criteria (a True one decides), and their positions.
-    exclusion: Callable[[dict[str, Truth]], tuple[Truth, ...]]
-    exclusion_at: tuple[int, ...]
+    #: Truths of the computable criteria, inclusion then exclusion (``split`` of them are inclusion: a False
+    #: one decides; then exclusion: a True one decides), and their positions.
+    computable: Callable[[dict[str, Truth]], tuple[Truth, ...]]
+    computable_at: tuple[int, ...]
+    split: int
     #: Truths of the criteria only "does not apply" settles from facts (open unless it does not apply).
     unsure: Callable[[dict[str, Truth]], tuple[Truth, ...]]
     unsure_at: tuple[int, ...]
@@ -156,7 +155,7 @@ def index_from_rows(rows: list[list[Any]]) -> VerdictIndex:
     question_at = tuple(map(intern, questions))
     return VerdictIndex(
         frozenset(inclusion_keys + exclusion_keys + unsure_keys), (*inclusion_at, *exclusion_at, *unsure_at),
-        _reader(inclusion_keys), tuple(inclusion_at), _reader(exclusion_keys), tuple(exclusion_at),
+        _reader(inclusion_keys + exclusion_keys), (*inclusion_at, *exclusion_at), len(inclusion_at),
         _reader(unsure_keys), tuple(unsure_at), list(always), question_at, frozenset(question_at))
 
 
@@ -199,24 +198,24 @@ def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
 def _from_index(view: PatientView, plan: TrialPlan, index: VerdictIndex, stop_when_excluded: bool) -> Judgement:
     """``judge_trial`` when every rule's truth is in the memo and no answer concerns the trial (same result)."""
     truths = view.truths
-    inclusion, exclusion = index.inclusion(truths), index.exclusion(truths)
+    values = index.computable(truths)
     # Open: the always-open criteria, computable ones of unknown truth, and the rest unless they don't apply.
-    opened = index.always_open + [p for p, truth in zip(index.inclusion_at, inclusion, strict=True) if truth is None]
-    opened += [p for p, truth in zip(index.exclusion_at, exclusion, strict=True) if truth is None]
+    opened = index.always_open + [p for p, truth in zip(index.computable_at, values, strict=True) if truth is None]
     if index.unsure_at:
         opened += [p for p, truth in zip(index.unsure_at, index.unsure(truths), strict=True) if truth is not NA]
     opened.sort()
     deciding: list[str] = []
-    if False in inclusion or True in exclusion:  # values are True, False, None or NA: no 0/1 look-alikes
-        positions = [p for p, truth in zip(index.inclusion_at, inclusion, strict=True) if truth is False]
-        positions += [p for p, truth in zip(index.exclusion_at, exclusion, strict=True) if truth is True]
+    split = index.split
+    # Values are True, False, None or NA (no 0 or 1 look-alikes), so ``in`` finds exactly these.
+    if False in values[:split] or True in values[split:]:
+        positions = [p for i, (p, truth) in enumerate(zip(index.computable_at, values, strict=True))
+                     if truth is (i >= split)]  # an inclusion decides when False, an exclusion when True
         positions.sort()
         if stop_when_excluded:  # the criteria after the first deciding one are not looked at
             del positions[1:]
             opened = [p for p in opened if p < positions[0]]
         deciding = [plan.criteria[p].id for p in positions]
-    criteria = plan.criteria
-    judgement = _judged(view, plan, [criteria[p] for p in opened], deciding)
+    judgement = _judged(view, plan, list(map(plan.criteria.__getitem__, opened)), deciding)
     judgement.open_at = opened
     return judgement
 
