@@ -184,7 +184,8 @@ def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
                 truth = None
         if truth is None:
             answer = answers.get(criterion.question_id) if answers else None
-            truth = _ANSWERS[answer] if answer is not None else None
+            # answer_truth: a question about what the criterion negates takes the opposite truth.
+            truth = answer_truth(criterion, answer) if answer is not None else None
             if truth is None:
                 opened.append(criterion)  # it has the id, question_id, question and text an open item needs
                 continue
