@@ -47,7 +47,7 @@ class RankedQuestion:
     def trials(self) -> dict[str, str]:
         """Trials where this question is open (by id), and the criterion text in each."""
         if self._listing is not None:
-            self._listing.list_from(self)
+            self._trials, self._listing = self._listing.trials_of(self.question_id), None
         return self._trials
 
     @property
@@ -123,7 +123,7 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
     # comparisons) are several times faster than one sort on (score, wording) tuples.
     questions.sort(key=_WORDING)
     questions.sort(key=_SCORE, reverse=True)
-    listing.questions = questions
+    listing.order = [q.question_id for q in questions]
     return questions
 
 
@@ -131,29 +131,34 @@ class _Listing:
     """Lists which trials each question could settle, for the questions a reader looks at.
 
     Readers look at the first few questions, so a question's trials are listed together with those of the
-    next ``BATCH`` unlisted ones, in one pass over the possibly-eligible trials.
+    next ``BATCH`` unlisted ones, in one pass over the possibly-eligible trials. It holds question ids, never
+    the questions themselves: no reference cycle, so a screening's result is freed as soon as it is dropped.
     """
 
     BATCH = 16
 
     def __init__(self, possible: list[tuple[Ranked, Sequence[Any], set[str]]]) -> None:
         self.possible = possible
-        self.questions: list[RankedQuestion] = []
+        self.order: list[str] = []
         self.position: dict[str, int] = {}
+        self.listed: dict[str, dict[str, str]] = {}
 
-    def list_from(self, wanted: RankedQuestion) -> None:
+    def trials_of(self, question_id: str) -> dict[str, str]:
+        listed = self.listed.get(question_id)
+        if listed is not None:
+            return listed
         if not self.position:
-            self.position = {q.question_id: i for i, q in enumerate(self.questions)}
-        start = self.position.get(wanted.question_id)
-        batch = [wanted] if start is None else [
-            q for q in self.questions[start : start + self.BATCH] if q._listing is self]
-        by_id = {q.question_id: q for q in batch}
-        ids = set(by_id)
+            self.position = {qid: i for i, qid in enumerate(self.order)}
+        start = self.position.get(question_id)
+        batch = [question_id] if start is None else [
+            qid for qid in self.order[start : start + self.BATCH] if qid not in self.listed]
+        for qid in batch:
+            self.listed[qid] = {}
+        ids = set(batch)
         for match, opened, asked in self.possible:
-            for question_id in ids.intersection(asked):
-                by_id[question_id]._trials[match.trial_id] = _asking(match, opened, question_id)
-        for question in batch:
-            question._listing = None
+            for qid in ids.intersection(asked):
+                self.listed[qid][match.trial_id] = _asking(match, opened, qid)
+        return self.listed[question_id]
 
 
 def _asking(match: Ranked, opened: Sequence[Any], question_id: str) -> str:
