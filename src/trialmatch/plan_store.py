@@ -26,7 +26,7 @@ def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> l
     plans: dict[int, TrialPlan] = {}
     missing: list[Candidate] = []
     for candidate in found:
-        plan = cache.get((candidate.id, candidate.content_hash, candidate.criteria_key))
+        plan = cache.get(candidate[1:])  # (id, content hash, criteria key)
         if plan is None:
             missing.append(candidate)
         else:
@@ -46,12 +46,12 @@ def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> l
                 if plan is None:
                     to_build.append(candidate)
                 else:
-                    cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+                    cache.put(candidate[1:], plan)
                     plans[candidate.rowid] = plan
         built = _build(store, to_build)
         for candidate in to_build:
             if (plan := built.get(candidate.rowid)) is not None:
-                cache.put((candidate.id, candidate.content_hash, candidate.criteria_key), plan)
+                cache.put(candidate[1:], plan)
                 plans[candidate.rowid] = plan
         _write_back(store, [(c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
                             for c in to_build if c.rowid in built])
@@ -69,6 +69,12 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                # What was made meanwhile goes to the oldest generation unscanned: re-enabled with a young
+                # generation of every surviving object (the whole result), the collector's first pass took
+                # a fifth of a broad screening. Cycles among them are still found by the next full pass.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
