@@ -58,4 +58,6 @@ def candidates(store: TrialStore, *, statuses: list[str] | None = None, age_days
            "coalesce(c.compiler_version || ':' || c.criteria_hash, '-') AS criteria_key "
            "FROM trials t LEFT JOIN compiled_criteria c INDEXED BY compiled_criteria_key ON c.rowid = t.rowid"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.rowid")
-    return list(map(Candidate._make, store.db.execute(sql, params)))  # a tuple per row, made in C
+    cursor = store.db.cursor()
+    cursor.row_factory = None  # plain tuples: a broad screening reads tens of thousands of rows
+    return list(map(Candidate._make, cursor.execute(sql, params)))  # a tuple per row, made in C
