@@ -20,6 +20,7 @@ from pathlib import Path
 from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria, compile_criteria
 from trialmatch.places import country_code, locate_city
 from trialmatch.store.index_text import index_columns
+from trialmatch.store.prefilter_columns import PrefilterCache
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import AgeLimit, GeoPoint, Site, Trial, content_digest
 from trialmatch.trials.topics import condition_concepts
@@ -176,6 +177,8 @@ class TrialStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        #: The prefilter's columns in memory, for a store that screens many patients (a server).
+        self.prefilter_columns = PrefilterCache()
         _ensure_math_functions(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
