@@ -12,7 +12,8 @@ import gc
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, not_
 
 from trialmatch.criteria.compiler import CompiledCriteria
 from trialmatch.matching.stored_plan import decode_plan, encode_plan, plan_key
@@ -25,8 +26,8 @@ from trialmatch.trials.record import Trial
 def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> list[TrialPlan]:
     """Each candidate's plan, in the order found (trials deleted meanwhile are left out)."""
     # Looked up in C (a broad screening has tens of thousands of candidates, nearly all in the cache).
-    plans: list[TrialPlan | None] = list(map(cache.get, map(_PLAN_KEY, found)))
-    missing_at = [at for at, plan in enumerate(plans) if plan is None]
+    plans = cache.get_many(list(map(_PLAN_KEY, found)))
+    missing_at = list(compress(range(len(plans)), map(not_, plans)))
     if not missing_at:
         return plans  # type: ignore[return-value]  # no None left
     missing = [found[at] for at in missing_at]

@@ -9,8 +9,9 @@ not the whole record.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
+from itertools import compress
 
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
@@ -206,6 +207,14 @@ class PlanCache:
         if plan is not None:
             self._plans.move_to_end(key)
         return plan
+
+    def get_many(self, keys: list[tuple[str, ...]]) -> list[TrialPlan | None]:
+        """``get`` for each key, in C: a broad screening looks up tens of thousands of plans."""
+        plans = list(map(self._plans.get, keys))
+        # Recency matters only once plans are being dropped: tracked only when the cache is nearly full.
+        if len(self._plans) + len(keys) > self.size:
+            deque(map(self._plans.move_to_end, compress(keys, plans)), maxlen=0)  # the ones found: most recent
+        return plans
 
     def put(self, key: tuple[str, ...], plan: TrialPlan) -> None:
         self._plans[key] = plan

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,8 @@ COMPUTABLE, APPLIES_ONLY, ANSWER_ONLY = 0, 1, 2
 #: Verdicts in ranking order; a trial's verdict is its position here.
 VERDICTS = (TrialVerdict.ELIGIBLE, TrialVerdict.POSSIBLY_ELIGIBLE, TrialVerdict.NOT_ELIGIBLE)
 _ELIGIBLE, _POSSIBLE, _NOT_ELIGIBLE = range(3)
+_UNCOMPILED = attrgetter("uncompiled")
+_TRIAL_ID = attrgetter("trial.id")
 _PAST_THE_END = 1 << 40  # the position given to the uncompiled-text question
 
 
@@ -117,12 +120,17 @@ class TableJudgement:
         questions, then not eligible; ties by nearest site (``distance_km`` by trial id), then trial id."""
         if not len(shown):
             return shown
-        ids = [self.plans[t].trial.id for t in shown.tolist()]
+        ids = list(map(_TRIAL_ID, map(self.plans.__getitem__, shown.tolist())))
         by_id = np.empty(len(ids), np.int64)
         by_id[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-        opened, totals = self.open_count[shown].tolist(), self.total[shown].tolist()
-        # Python's round, as ranking.rank uses: numpy's rounds some halves the other way.
-        settled = np.array([-round(1 - o / t, 3) if t else -0.0 for o, t in zip(opened, totals, strict=True)])
+        # The share settled, by Python's round as ranking.rank uses (numpy's rounds some halves the other way),
+        # worked out once per (open, total) pair: there are few.
+        opened, totals = self.open_count[shown], self.total[shown]
+        pairs, back = np.unique(opened * (int(totals.max()) + 1) + totals, return_inverse=True)
+        per_pair = [-round(1 - o / t, 3) if t else -0.0
+                    for o, t in zip((pairs // (int(totals.max()) + 1)).tolist(),
+                                    (pairs % (int(totals.max()) + 1)).tolist(), strict=True)]
+        settled = np.array(per_pair)[back]
         keys = [by_id]
         if distance_km:
             keys.append(np.array([distance_km.get(trial_id, np.inf) for trial_id in ids]))
@@ -164,7 +172,7 @@ def judge_table(view: PatientView, plans: Sequence[TrialPlan]) -> TableJudgement
     decided = first_deciding < lengths
 
     # A record with criteria text that was not compiled: one more question, unless a criterion decides.
-    uncompiled = np.fromiter((plan.uncompiled for plan in plans), bool, n) & ~decided
+    uncompiled = np.fromiter(map(_UNCOMPILED, plans), bool, n) & ~decided
     extra_question = np.zeros(n, np.int32)
     if uncompiled.any():
         answers = view.answers
@@ -264,14 +272,15 @@ def _rank_questions(table: TableJudgement, ranked: np.ndarray) -> list[RankedQue
     listing = _TableListing(plans, pair_trial, pair_code, pair_position, key)
     names = QUESTION_IDS.names
     questions = []
-    for index, code in enumerate(codes.tolist()):
-        rank, at = divmod(int(first_key[index]), _PAST_THE_END + 1)
-        t = int(ranked[rank])
-        wording = plans[t].criteria[at].question if at < len(plans[t].criteria) else UNCOMPILED_QUESTION
+    ranks, positions = np.divmod(first_key[: len(codes)], _PAST_THE_END + 1)
+    for code, t, at, score, settled in zip(codes.tolist(), ranked[ranks].tolist(), positions.tolist(),
+                                           scores[: len(codes)].tolist(), settles[: len(codes)].tolist(), strict=True):
+        criteria = plans[t].criteria
         ranked_question = RankedQuestion.__new__(RankedQuestion)  # without __init__: thousands of them
-        ranked_question.question_id, ranked_question.question = names[code], wording
-        ranked_question.score = float(scores[index])
-        ranked_question._count, ranked_question._listing, ranked_question._trials = int(settles[index]), listing, {}
+        ranked_question.question_id = names[code]
+        ranked_question.question = criteria[at].question if at < len(criteria) else UNCOMPILED_QUESTION
+        ranked_question.score, ranked_question._count = score, settled
+        ranked_question._listing, ranked_question._trials = listing, {}
         questions.append(ranked_question)
     order_questions(questions)
     return questions
@@ -296,9 +305,11 @@ class _TableListing:
 
     def trials_of(self, question_id: str) -> dict[str, str]:
         pairs = np.flatnonzero(self.question == QUESTION_IDS.code.get(question_id, -1))
-        listed: dict[str, str] = {}
-        for pair in pairs[np.argsort(self.order_key[pairs])].tolist():  # in ranked order
-            plan = self.plans[int(self.trial[pair])]
-            at = int(self.position[pair])
-            listed.setdefault(plan.trial.id, plan.criteria[at].text if at < len(plan.criteria) else UNCOMPILED_TEXT)
-        return listed
+        pairs = pairs[np.argsort(self.order_key[pairs])]  # in ranked order; a trial's pair is unique
+        plans = list(map(self.plans.__getitem__, self.trial[pairs].tolist()))
+        return dict(zip(map(_TRIAL_ID, plans), map(_criterion_text, plans, self.position[pairs].tolist()),
+                        strict=True))
+
+
+def _criterion_text(plan: TrialPlan, at: int) -> str:
+    return plan.criteria[at].text if at < len(plan.criteria) else UNCOMPILED_TEXT
