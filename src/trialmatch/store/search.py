@@ -18,7 +18,7 @@ from typing import Literal
 
 from trialmatch.places import EARTH_RADIUS_KM, Place, bounding_box, country_code, distance_km
 from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token, indexed_terms
-from trialmatch.store.sqlite import TrialStore, site_location
+from trialmatch.store.sqlite import TrialStore
 from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
 from trialmatch.vocabulary import Vocabulary, load_vocabulary, normalize_spelling
 
@@ -134,12 +134,9 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
         unscored = [c for c in columns if not c.endswith(" AS score")]
         counted = f"SELECT 1 FROM (SELECT {', '.join(unscored)} FROM {source} WHERE {condition}){in_range}"
         total = store.db.execute(f"SELECT count(*) FROM ({counted} LIMIT {COUNT_LIMIT + 1})", params).fetchone()[0]
-    trials = store.get_many(r["rowid"] for r in rows)
-    hits = [
-        SearchHit(trials[r["rowid"]], r["score"], _nearest_site(trials[r["rowid"]], query))
-        for r in rows
-        if r["rowid"] in trials
-    ]
+    trials = store.get_many((r["rowid"] for r in rows), sites=False)
+    shown = _shown_sites(store, [r["rowid"] for r in rows], query)
+    hits = [SearchHit(trials[r["rowid"]], r["score"], shown.get(r["rowid"])) for r in rows if r["rowid"] in trials]
     return SearchResults(min(total, COUNT_LIMIT), hits, match, total_is_exact=total <= COUNT_LIMIT)
 
 
@@ -303,21 +300,32 @@ def _checked(enum: type, value: str, what: str) -> str:
     return key
 
 
-def _nearest_site(trial: Trial, query: SearchQuery) -> NearestSite | None:
-    """The site to show for a hit: the nearest one to the user's place that passes the filters."""
-    code = country_code(query.country) if query.country else None
-    candidates = [s for s in trial.sites if code is None or country_code(s.country) == code]
-    if not candidates:
-        return None
+def _shown_sites(store: TrialStore, rowids: list[int], query: SearchQuery) -> dict[int, NearestSite]:
+    """The site each hit shows, by rowid: the nearest to the user's place with a known location, else the
+    first listed; only sites in the chosen country count. Read from the ``sites`` table, placed when the
+    trial was saved (the record's coordinates, else its city from the gazetteer)."""
+    if not rowids:
+        return {}
+    params: dict[str, object] = {"rowids": json.dumps(rowids)}
+    where = "s.trial_rowid IN (SELECT value FROM json_each(:rowids))"
+    if query.country:
+        where += " AND s.country_code = :country"
+        params["country"] = country_code(query.country)
     if query.near is None:
-        site = candidates[0]
-        return NearestSite(site.facility, site.city, site.country, None)
-    located = [
-        (distance_km(query.near.lat, query.near.lon, geo.lat, geo.lon), s)
-        for s in candidates
-        if (geo := site_location(s)) is not None
-    ]
-    if not located:
-        return None
-    distance, site = min(located, key=lambda pair: pair[0])
-    return NearestSite(site.facility, site.city, site.country, round(distance, 1))
+        order = "s.position"
+    else:
+        where += " AND s.lat IS NOT NULL AND s.lon IS NOT NULL"
+        params.update(phi0=math.radians(query.near.lat), lambda0=math.radians(query.near.lon),
+                      cos_phi0=math.cos(math.radians(query.near.lat)), earth_diameter=2 * EARTH_RADIUS_KM)
+        order = f"{_HAVERSINE}, s.position"
+    rows = store.db.execute(
+        "SELECT trial_rowid, facility, city, country, lat, lon FROM (SELECT s.trial_rowid, s.facility, s.city, "
+        f"s.country, s.lat, s.lon, row_number() OVER (PARTITION BY s.trial_rowid ORDER BY {order}) AS nearest "
+        f"FROM sites s WHERE {where}) WHERE nearest = 1", params)
+    shown = {}
+    for rowid, facility, city, country, lat, lon in rows:
+        distance = None
+        if query.near is not None:
+            distance = round(distance_km(query.near.lat, query.near.lon, lat, lon), 1)
+        shown[rowid] = NearestSite(facility, city, country, distance)
+    return shown
