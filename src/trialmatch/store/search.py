@@ -123,12 +123,16 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
         "updated": "last_update DESC, id",
         "distance": "distance, score, id",
     }[query.sort]
+    # With words, every match is scored and sorted anyway: counting them on the way costs nothing more.
+    counted_here = ", count(*) OVER () AS found" if match else ", NULL AS found"
     rows = store.db.execute(
-        f"SELECT rowid, score {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
+        f"SELECT rowid, score{counted_here} {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "limit": query.limit, "offset": query.offset},
     ).fetchall()
     if len(rows) < query.limit and (rows or query.offset == 0):
         total = query.offset + len(rows)  # the last page: the rows before it and on it are all there are
+    elif rows and rows[0]["found"] is not None:
+        total = rows[0]["found"]
     else:
         # Counting needs no relevance scores, and stops at the limit.
         unscored = [c for c in columns if not c.endswith(" AS score")]
@@ -314,7 +318,10 @@ def _shown_sites(store: TrialStore, rowids: list[int], query: SearchQuery) -> di
     if query.near is None:
         order = "s.position"
     else:
-        where += " AND s.lat IS NOT NULL AND s.lon IS NOT NULL"
+        # A hit within the radius has its nearest site inside the box around it.
+        radius = query.radius_km if query.radius_km is not None else _WHOLE_EARTH_KM
+        params.update(zip(("min_lat", "max_lat", "min_lon", "max_lon"), bounding_box(query.near, radius), strict=True))
+        where += " AND s.lat BETWEEN :min_lat AND :max_lat AND s.lon BETWEEN :min_lon AND :max_lon"
         params.update(phi0=math.radians(query.near.lat), lambda0=math.radians(query.near.lon),
                       cos_phi0=math.cos(math.radians(query.near.lat)), earth_diameter=2 * EARTH_RADIUS_KM)
         order = f"{_HAVERSINE}, s.position"
