@@ -129,13 +129,15 @@ def verdict_index(plan: TrialPlan) -> VerdictIndex:
     """The plan's index, built on first use and kept on the plan (plans are shared by every patient)."""
     index = plan.__dict__.get("_verdict_index")
     if index is None:
-        index = index_from_rows(index_rows(plan))
-        keep_index(plan, index)
+        rows = plan.__dict__.get("_verdict_index_rows")
+        index = index_from_rows(rows if rows is not None else index_rows(plan))
+        object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
     return index
 
 
-def keep_index(plan: TrialPlan, index: VerdictIndex) -> None:
-    object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
+def keep_index_rows(plan: TrialPlan, rows: list[list[Any]]) -> None:
+    """Keep a stored plan's ready-made index rows, made into its ``VerdictIndex`` when first needed."""
+    object.__setattr__(plan, "_verdict_index_rows", rows)
 
 
 def index_rows(plan: TrialPlan) -> list[list[Any]]:

@@ -24,6 +24,7 @@ import numpy as np
 from trialmatch.matching.judgement import UNCOMPILED_QUESTION, UNCOMPILED_TEXT, raw_truth, uncompiled_question_id
 from trialmatch.matching.next_question import RankedQuestion, order_questions
 from trialmatch.matching.patient_view import PatientView
+from trialmatch.matching.stored_plan import StoredCriteria
 from trialmatch.matching.trial_plan import TrialPlan, answer_truth
 from trialmatch.matching.truth import NA
 from trialmatch.matching.verdicts import TrialVerdict
@@ -76,15 +77,18 @@ def plan_rows(plan: TrialPlan) -> np.ndarray:
     """The plan's criteria as packed rows: built once per plan and kept on it (plans are shared by every patient)."""
     rows = plan.__dict__.get("_rows")
     if rows is None:
+        criteria = plan.criteria
+        # A stored plan's rows, read without making its criteria objects.
+        fields = criteria.verdict_fields() if isinstance(criteria, StoredCriteria) else (
+            (c.section, c.question_id, c.rule_key, c.computable, c.may_not_apply) for c in criteria)
         packed = []
         seen: set[str] = set()
-        for criterion in plan.criteria:
-            needs = COMPUTABLE if criterion.computable else APPLIES_ONLY if criterion.may_not_apply else ANSWER_ONLY
-            rule = RULE_KEYS(criterion.rule_key) if needs != ANSWER_ONLY else 0
-            packed.append(rule << _RULE_SHIFT | QUESTION_IDS(criterion.question_id) << _QUESTION_SHIFT | needs
-                          | (_INCLUSION if criterion.section == "inclusion" else 0)
-                          | (_REPEAT if criterion.question_id in seen else 0))
-            seen.add(criterion.question_id)
+        for section, question_id, rule_key, computable, may_not_apply in fields:
+            needs = COMPUTABLE if computable else APPLIES_ONLY if may_not_apply else ANSWER_ONLY
+            rule = RULE_KEYS(rule_key) if needs != ANSWER_ONLY else 0
+            packed.append(rule << _RULE_SHIFT | QUESTION_IDS(question_id) << _QUESTION_SHIFT | needs
+                          | (_INCLUSION if section == "inclusion" else 0) | (_REPEAT if question_id in seen else 0))
+            seen.add(question_id)
         rows = np.array(packed, np.int64)
         object.__setattr__(plan, "_rows", rows)  # a cache beside the frozen fields, like the verdict index
     return rows
