@@ -104,3 +104,23 @@ def test_answers_and_distances_rank_alike(demo_store_path: Path, tmp_path: Path)
     verdicts = dict(zip(expected[0], expected[1], strict=True))
     assert verdicts[ruled_out] == "not_eligible"
     demo_store.close()
+
+
+def test_codes_stay_one_per_name_when_a_server_s_threads_add_them_at_once() -> None:
+    import threading
+
+    from trialmatch.matching.verdict_table import Codebook
+
+    book = Codebook()
+
+    def add(offset: int) -> None:
+        for i in range(20_000):
+            book(f"rule-{(i * 7 + offset) % 5_000}")
+
+    threads = [threading.Thread(target=add, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(book) == 5_001
+    assert all(book.names[code] == name for name, code in book.code.items())

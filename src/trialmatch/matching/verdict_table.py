@@ -14,6 +14,7 @@ The rules are ``judge_trial``'s (stopping at the first deciding criterion), ``ra
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -50,12 +51,16 @@ class Codebook:
         #: ``none``: a name that means "none" (code 0).
         self.code: dict[str, int] = {} if none is None else {none: 0}
         self.names: list[str] = [""]
+        self._adding = threading.Lock()
 
     def __call__(self, name: str) -> int:
         code = self.code.get(name)
         if code is None:
-            code = self.code[name] = len(self.names)
-            self.names.append(name)
+            with self._adding:  # a server's threads may add names at once: one code per name, in order
+                code = self.code.get(name)
+                if code is None:
+                    self.names.append(name)
+                    code = self.code[name] = len(self.names) - 1
         return code
 
     def __len__(self) -> int:
