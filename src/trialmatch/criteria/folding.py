@@ -155,6 +155,24 @@ class Scanner:
         return self.pattern.fullmatch(text, pos, endpos)
 
 
+class FoldedSpans:
+    """A case-insensitive pattern whose matches are only wanted as spans: matched lower-case on the folded text
+    (``folded_pattern``), and not even tried on a text without the words it needs."""
+
+    __slots__ = ("needs", "pattern")
+
+    def __init__(self, source: str) -> None:
+        self.pattern = folded_pattern(source)
+        self.needs = pattern_needs(source)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of each match ``finditer`` finds in ``text``, case-insensitively."""
+        folded = folded_text(text)
+        if not self.needs.met(folded):
+            return []
+        return [match.span() for match in self.pattern.finditer(folded)]
+
+
 # --- a first-character test before a pattern that is tried at every position ---------------------------
 
 def first_characters(source: str, flags: int = 0) -> str | None:
