@@ -54,6 +54,11 @@ def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     faster than IGNORECASE). Escapes ("\\S") and group syntax keep their case."""
     if not flags & re.IGNORECASE:
         return re.compile(source, flags)
+    return scanning(_lowered(source), flags & ~re.IGNORECASE)
+
+
+def _lowered(source: str) -> str:
+    """The pattern's literals lower-cased; escapes and group syntax keep their case."""
     out: list[str] = []
     position = 0
     while position < len(source):
@@ -66,7 +71,7 @@ def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
         else:
             out.append(source[position].lower())
             position += 1
-    return scanning("".join(out), flags & ~re.IGNORECASE)
+    return "".join(out)
 
 
 def pattern_needs(source: str, flags: int = re.IGNORECASE) -> Needs:
@@ -156,21 +161,65 @@ class Scanner:
 
 
 class FoldedSpans:
-    """A case-insensitive pattern whose matches are only wanted as spans: matched lower-case on the folded text
-    (``folded_pattern``), and not even tried on a text without the words it needs."""
+    """A case-insensitive pattern whose matches are only wanted as spans, matched lower-case on the folded text
+    (``folded_pattern``). Each top-level alternative is kept only for a text that has the words it needs: an
+    alternative that can't match anywhere in the text changes nothing when left out of the alternation."""
 
-    __slots__ = ("needs", "pattern")
+    __slots__ = ("_compiled", "_plain", "parts")
 
     def __init__(self, source: str) -> None:
-        self.pattern = folded_pattern(source)
-        self.needs = pattern_needs(source)
+        alternatives = top_level_alternatives(source) if not _NUMBERED_REFERENCE.search(source) else [source]
+        self.parts = tuple((_lowered(alternative), pattern_needs(alternative)) for alternative in alternatives)
+        self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        # A cased letter outside ASCII ("µ" also matches "μ") can't be matched lower-case: such a pattern keeps
+        # IGNORECASE on the text itself.
+        cased = any(not char.isascii() and char.lower() != char.upper() for char in source)
+        self._plain = scanning(source, re.IGNORECASE) if cased else None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """``(start, end)`` of each match ``finditer`` finds in ``text``, case-insensitively."""
         folded = folded_text(text)
-        if not self.needs.met(folded):
+        if self._plain is not None:
+            met = any(needs.met(folded) for _, needs in self.parts)
+            return [match.span() for match in self._plain.finditer(text)] if met else []
+        kept = tuple(index for index, (_, needs) in enumerate(self.parts) if needs.met(folded))
+        if not kept:
             return []
-        return [match.span() for match in self.pattern.finditer(folded)]
+        pattern = self._compiled.get(kept)
+        if pattern is None:
+            pattern = self._compiled[kept] = scanning("|".join(self.parts[index][0] for index in kept))
+        return [match.span() for match in pattern.finditer(folded)]
+
+
+#: A back reference by number: leaving alternatives out would renumber the groups it refers to.
+_NUMBERED_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def top_level_alternatives(source: str) -> list[str]:
+    """``source`` split at each "|" outside groups and character classes."""
+    parts: list[str] = []
+    depth, start, position, in_class = 0, 0, 0, False
+    while position < len(source):
+        char = source[position]
+        if char == "\\":
+            position += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if source.startswith("]", position + 1) or source.startswith("^]", position + 1):
+                position += 1 + source.startswith("^", position + 1)  # a "]" first in a class is a member
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:position])
+            start = position + 1
+        position += 1
+    parts.append(source[start:])
+    return parts
 
 
 # --- a first-character test before a pattern that is tried at every position ---------------------------
