@@ -87,3 +87,10 @@ def test_needs_leave_out_letters_that_fold_to_other_letters() -> None:
     assert Scanner(r"µg/l", re.IGNORECASE).search("B12 > 5 μg/L") is not None
     assert pattern_needs(r"ecog\s+performance", re.IGNORECASE).met("ecog 1") is False
     assert pattern_needs(r"ecog\s+performance", re.IGNORECASE).met("ecog performance status") is True
+
+
+def test_scanner_matches_keep_the_case_of_the_text() -> None:
+    # Located lower-case on the folded text, the match itself is taken from the text: groups keep their case.
+    scanner = Scanner(r"(?P<name>all|aml)\s+(\d+)", re.IGNORECASE)
+    assert [m.group("name") for m in scanner.finditer("ALL 5, then Aml 6")] == ["ALL", "Aml"]
+    assert scanner.search("see AML 7").group(0) == "AML 7"  # type: ignore[union-attr]

@@ -139,25 +139,66 @@ class Alternatives:
 
 class Scanner:
     """A pattern compiled with ``scanning`` that is not even tried on a text without the words every match of it
-    contains (``pattern_needs``). ``search`` and ``finditer`` find what the pattern finds."""
+    contains (``pattern_needs``). ``search`` and ``finditer`` find what the pattern finds.
 
-    __slots__ = ("needs", "pattern")
+    A case-insensitive pattern is looked for lower-case on the folded text (``folded_pattern``, much faster) and
+    then matched on the text itself where it was found, so the match is the pattern's own, groups in their case.
+    """
+
+    __slots__ = ("_locator", "needs", "pattern")
 
     def __init__(self, source: str, flags: int = 0) -> None:
         self.pattern = scanning(source, flags)
         self.needs = pattern_needs(source, flags)
+        self._locator = folded_pattern(source, flags) if _locatable(source, flags) else None
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        return self.pattern.search(text, pos, endpos) if self.needs.met(folded_text(text)) else None
+        folded = folded_text(text)
+        if not self.needs.met(folded):
+            return None
+        if self._locator is None:
+            return self.pattern.search(text, pos, endpos)
+        hit = self._locator.search(folded, pos, endpos)
+        return None if hit is None else self._at(text, hit.start(), endpos)
 
     def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
-        return self.pattern.finditer(text, pos, endpos) if self.needs.met(folded_text(text)) else iter(())
+        folded = folded_text(text)
+        if not self.needs.met(folded):
+            return iter(())
+        if self._locator is None:
+            return self.pattern.finditer(text, pos, endpos)
+        return self._located(text, folded, pos, endpos)
+
+    def _located(self, text: str, folded: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+        # No match is empty (``_locatable``), so each search starts where the last match ended, as in ``finditer``.
+        while (hit := self._locator.search(folded, pos, endpos)) is not None:
+            match = self._at(text, hit.start(), endpos)
+            if match is None:
+                return
+            yield match
+            pos = match.end()
+
+    def _at(self, text: str, start: int, endpos: int) -> re.Match[str] | None:
+        # The located start is where the pattern matches; ``search`` from there is the safe path if it did not.
+        return self.pattern.match(text, start, endpos) or self.pattern.search(text, start, endpos)
 
     def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.pattern.match(text, pos, endpos)
 
     def fullmatch(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.pattern.fullmatch(text, pos, endpos)
+
+
+#: Inline flags, and named characters: lower-casing the pattern would change what they mean.
+_CASE_SENSITIVE_PARTS = re.compile(r"\(\?[aiLmsux-]|\\N")
+
+
+def _locatable(source: str, flags: int) -> bool:
+    """True when matches of the case-insensitive pattern can be located with ``folded_pattern``: no inline flags,
+    no cased letter outside ASCII ("µ" also matches "μ"), and no empty match (``finditer`` would step past it)."""
+    return (bool(flags & re.IGNORECASE) and not _CASE_SENSITIVE_PARTS.search(source)
+            and not any(not char.isascii() and char.lower() != char.upper() for char in source)
+            and _parser.parse(source, flags).getwidth()[0] > 0)
 
 
 class FoldedSpans:
