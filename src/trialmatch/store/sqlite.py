@@ -15,10 +15,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 
-from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria, compile_criteria
+from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria
 from trialmatch.places import country_code, locate_city
+from trialmatch.store.compiling import compile_trial_criteria, compiled_records, default_workers
 from trialmatch.store.index_text import index_columns
 from trialmatch.store.prefilter_columns import PrefilterCache
 from trialmatch.trials.errors import RecordError
@@ -311,21 +313,23 @@ class TrialStore:
                 self._save_compiled(row["rowid"], compile_trial_criteria(Trial.model_validate_json(row["record"])))
             yield trial_id
 
-    def recompile(self, *, everything: bool = False, batch_size: int = 500) -> Iterator[str]:
-        """Compile the criteria of stale trials (or of ``everything``); yields each trial id as it is saved."""
+    def recompile(self, *, everything: bool = False, batch_size: int = 500, workers: int | None = None
+                  ) -> Iterator[str]:
+        """Compile the criteria of stale trials (or of ``everything``); yields each trial id as it is saved.
+
+        ``workers`` processes compile (default: one per CPU when there are many trials, else none)."""
         query = "SELECT t.rowid, r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid"
         if not everything:
             query += (" LEFT JOIN compiled_criteria c ON c.rowid = t.rowid"
                       " WHERE c.rowid IS NULL OR c.compiler_version != ?")
         rows = self.db.execute(query, () if everything else (COMPILER_VERSION,)).fetchall()
-        for start in range(0, len(rows), batch_size):
+        compiled = compiled_records(((row["rowid"], row["record"]) for row in rows),
+                                    default_workers(len(rows)) if workers is None else workers)
+        while batch := list(islice(compiled, batch_size)):
             with self.transaction():
-                done = []
-                for row in rows[start : start + batch_size]:
-                    trial = Trial.model_validate_json(row["record"])
-                    self._save_compiled(row["rowid"], compile_trial_criteria(trial))
-                    done.append(trial.id)
-            yield from done
+                for rowid, _, criteria in batch:
+                    self._save_compiled(rowid, criteria)
+            yield from (trial_id for _, trial_id, _ in batch)
 
     def iter_trials(self) -> Iterator[Trial]:
         for row in self.db.execute(
@@ -569,14 +573,6 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
     return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites),
                          compile_trial_criteria(trial), tuple(sorted(condition_concepts(trial))))
-
-
-def compile_trial_criteria(trial: Trial) -> str | None:
-    """The trial's compiled criteria as JSON, or None if the compiler raised (it should not)."""
-    try:
-        return compile_criteria(trial.eligibility.criteria_text).model_dump_json(exclude_none=True)
-    except Exception:  # a compiler bug must not lose the trial: it stays uncompiled
-        return None
 
 
 def _oversized_field(trial: Trial) -> str | None:
