@@ -124,3 +124,29 @@ def test_codes_stay_one_per_name_when_a_server_s_threads_add_them_at_once() -> N
         thread.join()
     assert len(book) == 5_001
     assert all(book.names[code] == name for name, code in book.code.items())
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["built plans", "stored plans"])
+def test_rule_trees_at_once_give_each_rule_s_own_truth(demo_store: TrialStore, stored: bool) -> None:
+    """Every rule-bearing criterion of every demo trial, for every ALL test patient: ``rule_table`` against
+    ``evaluate.rule_truth`` walking the tree."""
+    from trialmatch.matching.evaluate import rule_truth
+    from trialmatch.matching.rule_table import rule_truths
+    from trialmatch.matching.stored_plan import decode_plan, encode_plan
+    from trialmatch.matching.trial_plan import build_plan
+    from trialmatch.matching.verdict_table import _CODE_OF
+
+    found = candidates(demo_store)
+    trials, compiled = demo_store.get_many(c.rowid for c in found), demo_store.compiled_many(c.rowid for c in found)
+    plans = [build_plan(trials[c.rowid], compiled.get(c.rowid)) for c in found]
+    if stored:
+        plans = [decode_plan(encode_plan(plan)) for plan in plans]
+    seen: set[int] = set()
+    for path in PATIENTS:
+        view = PatientView(_patient(path), AS_OF)
+        at_once = rule_truths(view, plans).tolist()
+        one_by_one = [_CODE_OF[rule_truth(c.rule, PatientView(view.facts, AS_OF), p.context, p.leaf_keys)]
+                      for p in plans for c in p.criteria if c.computable or c.may_not_apply]
+        assert at_once == one_by_one, path.stem
+        seen.update(at_once)
+    assert seen == {0, 1, 2, 3}  # False, True, unknown and "does not apply" all occur

@@ -155,6 +155,12 @@ class StoredCriteria(Sequence[PlannedCriterion]):
         """Each criterion's section, question id, rule key, and whether it is computable or may not apply."""
         return ((row[1], row[6], row[10], row[11], row[12]) for row in self._rows)
 
+    def rule_trees(self) -> Iterator[tuple[int, Any, list[str | None]]]:
+        """Each criterion facts may settle: its position, rule tree (parsed JSON, not validated) and leaf keys."""
+        for position, row in enumerate(self._rows):
+            if row[11] or row[12]:
+                yield position, orjson.loads(row[15]), row[14]
+
     def _make(self, row: list[Any]) -> StoredCriterion:
         values = dict(zip(_FIELDS, row, strict=False))
         if row[4] is not None:

@@ -14,7 +14,6 @@ The rules are ``judge_trial``'s (stopping at the first deciding criterion), ``ra
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -22,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from trialmatch.matching.judgement import UNCOMPILED_QUESTION, UNCOMPILED_TEXT, raw_truth, uncompiled_question_id
+from trialmatch.matching.codebook import Codebook
+from trialmatch.matching.judgement import UNCOMPILED_QUESTION, UNCOMPILED_TEXT, uncompiled_question_id
 from trialmatch.matching.next_question import RankedQuestion, order_questions
 from trialmatch.matching.patient_view import PatientView
+from trialmatch.matching.rule_table import rule_truths
 from trialmatch.matching.stored_plan import StoredCriteria
 from trialmatch.matching.trial_plan import TrialPlan, answer_truth
 from trialmatch.matching.truth import NA
@@ -44,37 +45,13 @@ _TRIAL_ID = attrgetter("trial.id")
 _PAST_THE_END = 1 << 40  # the position given to the uncompiled-text question
 
 
-class Codebook:
-    """Small ints for strings (rule keys, question ids), shared by every plan in the process. Code 0 is none."""
-
-    def __init__(self, none: str | None = None) -> None:
-        #: ``none``: a name that means "none" (code 0).
-        self.code: dict[str, int] = {} if none is None else {none: 0}
-        self.names: list[str] = [""]
-        self._adding = threading.Lock()
-
-    def __call__(self, name: str) -> int:
-        code = self.code.get(name)
-        if code is None:
-            with self._adding:  # a server's threads may add names at once: one code per name, in order
-                code = self.code.get(name)
-                if code is None:
-                    self.names.append(name)
-                    code = self.code[name] = len(self.names) - 1
-        return code
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-
-RULE_KEYS = Codebook()
 QUESTION_IDS = Codebook(none="")  # a criterion without a question
 
 
-# One row per criterion, packed in an int64 (one plain array per plan concatenates fast): its rule-key code
-# (0 for none) from bit 32, its question-id code from bit 4, and flags: what the criterion needs (two bits),
-# an inclusion, and a question an earlier row of the plan asks too (rare: a trial counts a question once).
-_RULE_SHIFT, _QUESTION_SHIFT, _QUESTION_MASK = 32, 4, (1 << 28) - 1
+# One row per criterion, packed in an int64 (one plain array per plan concatenates fast): its question-id
+# code from bit 4, and flags: what the criterion needs (two bits), an inclusion, and a question an earlier
+# row of the plan asks too (rare: a trial counts a question once).
+_QUESTION_SHIFT = 4
 _NEEDS, _INCLUSION, _REPEAT = 0b11, 0b100, 0b1000
 
 
@@ -88,10 +65,9 @@ def plan_rows(plan: TrialPlan) -> np.ndarray:
             (c.section, c.question_id, c.rule_key, c.computable, c.may_not_apply) for c in criteria)
         packed = []
         seen: set[str] = set()
-        for section, question_id, rule_key, computable, may_not_apply in fields:
+        for section, question_id, _, computable, may_not_apply in fields:
             needs = COMPUTABLE if computable else APPLIES_ONLY if may_not_apply else ANSWER_ONLY
-            rule = RULE_KEYS(rule_key) if needs != ANSWER_ONLY else 0
-            packed.append(rule << _RULE_SHIFT | QUESTION_IDS(question_id) << _QUESTION_SHIFT | needs
+            packed.append(QUESTION_IDS(question_id) << _QUESTION_SHIFT | needs
                           | (_INCLUSION if section == "inclusion" else 0) | (_REPEAT if question_id in seen else 0))
             seen.add(question_id)
         rows = np.array(packed, np.int64)
@@ -159,14 +135,13 @@ def judge_table(view: PatientView, plans: Sequence[TrialPlan]) -> TableJudgement
     starts = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=starts[1:])
     rows = np.concatenate(parts) if n else np.zeros(0, np.int64)
-    rule = rows >> _RULE_SHIFT
-    question = (rows >> _QUESTION_SHIFT) & _QUESTION_MASK
+    question = rows >> _QUESTION_SHIFT
     flags = rows & 0b1111
     needs, inclusion, repeats = flags & _NEEDS, (flags & _INCLUSION) > 0, (flags & _REPEAT) > 0
     trial_of = np.repeat(np.arange(n), lengths)
-    position = np.arange(len(rule)) - starts[trial_of]
+    position = np.arange(len(rows)) - starts[trial_of]
 
-    truth = _row_truths(view, plans, rule, needs, question, trial_of, position, starts)
+    truth = _row_truths(view, plans, needs, question, trial_of, starts)
     deciding = ((truth == FALSE) & inclusion) | ((truth == TRUE) & ~inclusion)
     # The first deciding criterion of each trial (past the end when none): judging stops there.
     first_deciding = lengths.copy()
@@ -200,37 +175,16 @@ def judge_table(view: PatientView, plans: Sequence[TrialPlan]) -> TableJudgement
                           extra_question)
 
 
-def _row_truths(view: PatientView, plans: Sequence[TrialPlan], rule: np.ndarray, needs: np.ndarray,
-                question: np.ndarray, trial_of: np.ndarray, position: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _row_truths(view: PatientView, plans: Sequence[TrialPlan], needs: np.ndarray, question: np.ndarray,
+                trial_of: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Each row's truth after the safety caps and answers, as ``criterion_truth`` gives it."""
-    names = RULE_KEYS.names
-    used = np.zeros(len(RULE_KEYS), bool)
-    used[rule] = True
-    used[0] = False
-    by_code = np.full(len(RULE_KEYS), UNKNOWN, np.int8)  # code 0 (no rule) reads as unknown
-    memo = view.truths
-    unevaluated = []
-    for code in np.flatnonzero(used).tolist():
-        held = memo.get(names[code], memo)
-        if held is memo:
-            unevaluated.append(code)
-        else:
-            by_code[code] = _CODE_OF[held]
-    if unevaluated:
-        # Each rule once, from the first criterion that has it (the memo keeps it for the next trials).
-        first_row = np.full(len(RULE_KEYS), len(rule), np.int64)
-        np.minimum.at(first_row, rule, np.arange(len(rule)))
-        for code in unevaluated:
-            row = int(first_row[code])
-            plan = plans[int(trial_of[row])]
-            by_code[code] = _CODE_OF[raw_truth(plan.criteria[int(position[row])], view, plan)]
-    truth = by_code[rule]
+    truth = np.full(len(needs), UNKNOWN, np.int8)
+    truth[needs != ANSWER_ONLY] = rule_truths(view, plans)
     # Facts alone settle an "applies only" criterion only when it does not apply; nothing settles the rest.
     truth[(needs == APPLIES_ONLY) & (truth != NOT_APPLICABLE)] = UNKNOWN
-    truth[needs == ANSWER_ONLY] = UNKNOWN
     answers = view.answers
     if answers:
-        answered = np.fromiter((QUESTION_IDS.code.get(qid, 0) for qid in answers), np.int32, len(answers))
+        answered = np.fromiter((QUESTION_IDS.code.get(qid, 0) for qid in answers), np.int64, len(answers))
         for row in np.flatnonzero((truth == UNKNOWN) & np.isin(question, answered)).tolist():
             t = int(trial_of[row])
             criterion = plans[t].criteria[row - int(starts[t])]
