@@ -24,6 +24,7 @@ from trialmatch.criteria.rules import (
     Breastfeeding,
     Comparator,
     Condition,
+    Consent,
     Contraception,
     Hypersensitivity,
     Infection,
@@ -808,6 +809,16 @@ def evaluate_contraception(leaf: Contraception, view: PatientView, trial: TrialC
     return LeafResult(None, note="willingness to use contraception is asked")
 
 
+def evaluate_consent(leaf: Consent, view: PatientView, trial: TrialContext) -> LeafResult:
+    """Able and willing to consent or to follow the study: only the patient's own fact says; never assumed."""
+    fact = view.facts.informed_consent if leaf.aspect == "informed_consent" else view.facts.comply
+    if fact is None:
+        return LeafResult(None, note="willingness to take part is asked")
+    noun = "give informed consent" if leaf.aspect == "informed_consent" else "follow the study's visits and procedures"
+    statement = f"able and willing to {noun}" if fact.value else f"not able or not willing to {noun}"
+    return LeafResult(fact.value, (Evidence(statement=statement, source=str(fact.source)),))
+
+
 def evaluate_question(leaf: Question, view: PatientView, trial: TrialContext) -> LeafResult:
     return LeafResult(None, note="only an answer settles this")
 
@@ -826,6 +837,7 @@ EVALUATORS: dict[str, Callable[[Any, PatientView, TrialContext], LeafResult]] = 
     "pregnancy": evaluate_pregnancy,
     "breastfeeding": evaluate_breastfeeding,
     "contraception": evaluate_contraception,
+    "consent": evaluate_consent,
     "question": evaluate_question,
 }
 
