@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from trialmatch.criteria.passage import SURE, Found, Passage
-from trialmatch.criteria.rules import AllOf, Consent, Not, Rule
+from trialmatch.criteria.rules import AllOf, AnyOf, Consent, Not, Rule
 from trialmatch.data import read_yaml
 
 _CUE = re.compile(r"consent|assent|comply|complian|adhere|follow|abide|cooperat|co-operat|attend|complete", re.I)
-#: Sentence breaks inside an item: each sentence must be read whole.
-_SENTENCE = re.compile(r"(?<=[.;])\s+(?=\S)|\n+")
+#: Sentence breaks inside an item: each sentence must be read whole. A line break is only the page's wrapping.
+_SENTENCE = re.compile(r"(?<=[.;])\s+(?=\S)")
 _LEAD = re.compile(r"^[\s\-–•*·>:.,;()\d]*(?:[a-z]\s*[.)]\s+)?", re.IGNORECASE)
 _TRAIL = re.compile(r"[\s.;:,]*$")
 #: A consent item in an exclusion (or an inability in an inclusion) was listed under the wrong heading.
@@ -80,7 +80,7 @@ def recognise(passage: Passage) -> list[Found]:
         return []
     rules: list[Rule] = []
     polarities: set[bool] = set()
-    for sentence in _SENTENCE.split(text.strip()):
+    for sentence in _SENTENCE.split(" ".join(text.split())):
         read = _sentence(sentence)
         if read is None:
             return []  # a sentence not read whole: the item stays a question
@@ -91,7 +91,9 @@ def recognise(passage: Passage) -> list[Found]:
     positive = polarities.pop()
     unique = list({rule.model_dump_json(): rule for rule in rules}.values())
     span = passage.span(0, len(text))
-    rule = unique[0] if len(unique) == 1 else AllOf(children=tuple(unique), span=span)
+    # Sentences of an inclusion are all required; those of an exclusion each exclude on their own.
+    joined = AllOf if passage.section == "inclusion" else AnyOf
+    rule = unique[0] if len(unique) == 1 else joined(children=tuple(unique), span=span)
     rule = _spanned(rule, span)
     fits = positive == (passage.section == "inclusion")
     return [Found(rule, *span, category="consent", confidence=SURE if fits else _MISPLACED)]
@@ -159,7 +161,7 @@ def _rule(aspects: list[str]) -> Rule:
 
 
 def _spanned(rule: Rule, span: tuple[int, int]) -> Rule:
-    if isinstance(rule, AllOf):
+    if isinstance(rule, AllOf | AnyOf):
         return rule.model_copy(update={"children": tuple(_spanned(c, span) for c in rule.children), "span": span})
     if isinstance(rule, Not):
         return rule.model_copy(update={"child": _spanned(rule.child, span), "span": span})
