@@ -256,3 +256,11 @@ def test_fhir_measures_settle_cardiac_criteria() -> None:
     verdicts = {c.id: c.verdict for c in match_trial(PatientView(read_fhir_bundle(_bundle()), AS_OF), plan).criteria}
     assert verdicts == {"inc-1": CriterionVerdict.NOT_MET, "inc-2": CriterionVerdict.NOT_MET,
                         "exc-1": CriterionVerdict.MET, "exc-2": CriterionVerdict.NOT_MET}
+
+
+def test_an_exclusion_of_either_liver_test_is_not_asked_as_both() -> None:
+    criterion = _compiled("AST or ALT > 2 x ULN", "Exclusion")
+    assert criterion.computable
+    # A patient with only a high AST must answer "Yes": "each more than" would have let them say "No".
+    assert criterion.question == ("Is any of these true of your blood test results: AST more than 2 times the upper "
+                                  "limit of normal or ALT more than 2 times the upper limit of normal?")

@@ -367,8 +367,8 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
     if all(isinstance(c, Lab) for c in children):
         if (normal := _normal_range(children)) is not None:  # type: ignore[arg-type]
             return normal
-        if (same := _same_limit(children)) is not None:  # type: ignore[arg-type]
-            return same
+        if joiner == " and " and (same := _same_limit(children)) is not None:  # type: ignore[arg-type]
+            return same  # "each": only when every test must be within the limit
         parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
         # "BMI < 19 or > 34" is met by either limit; body measures (BMI, blood pressure) are not blood tests.
         measured = all((concept := load_vocabulary().get(c.analyte)) is not None and concept.kind == "measure"
