@@ -264,3 +264,19 @@ def test_an_exclusion_of_either_liver_test_is_not_asked_as_both() -> None:
     # A patient with only a high AST must answer "Yes": "each more than" would have let them say "No".
     assert criterion.question == ("Is any of these true of your blood test results: AST more than 2 times the upper "
                                   "limit of normal or ALT more than 2 times the upper limit of normal?")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("BMI < 19 or > 35", "Body mass index < 19 kg/m² or Body mass index > 35 kg/m²"),
+    ("Systolic blood pressure < 110 mmHg or > 180 mmHg;",
+     "Systolic blood pressure < 110 mmHg or Systolic blood pressure > 180 mmHg"),
+])
+def test_a_value_outside_a_range_is_either_limit(text: str, expected: str) -> None:
+    criterion = _compiled(text, "Exclusion")
+    assert criterion.computable
+    assert describe(criterion.rule) == expected
+    bmi = {"labs": [{"name": "body mass index", "value": 37.5, "unit": "kg/m2"}]}
+    if "BMI" in text:
+        assert _verdicts(f"Exclusion Criteria:\n- {text}", bmi)["exc-1"] == CriterionVerdict.MET
+        bmi["labs"][0]["value"] = 24
+        assert _verdicts(f"Exclusion Criteria:\n- {text}", bmi)["exc-1"] == CriterionVerdict.NOT_MET
