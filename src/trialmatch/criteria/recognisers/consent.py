@@ -17,11 +17,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.rules import AllOf, AnyOf, Consent, Not, Rule
 from trialmatch.data import read_yaml
 
-_CUE = re.compile(r"consent|assent|comply|complian|adhere|follow|abide|cooperat|co-operat|attend|complete", re.I)
+#: Words one of which every shape says (plain substring tests: a regex search here cost more than the rest).
+_CUES = ("consent", "assent", "comply", "complian", "adhere", "follow", "abide", "cooperat", "co-operat", "attend",
+         "complete", "icf")
+#: Longer items always say more than consent (speed only: the shapes can't read them whole).
+_LONGEST = 400
 #: Sentence breaks inside an item: each sentence must be read whole. A line break is only the page's wrapping.
 _SENTENCE = re.compile(r"(?<=[.;])\s+(?=\S)")
 _LEAD = re.compile(r"^[\s\-–•*·>:.,;()\d]*(?:[a-z]\s*[.)]\s+)?", re.IGNORECASE)
@@ -70,13 +75,16 @@ def _wording() -> _Wording:
         separator=re.compile(_SEPARATOR, flags),
         tail=re.compile(raw["tail"], flags),
         includes_compliance=re.compile(raw["includes_compliance"] + r"\s*$", flags),
-        blockers=re.compile(raw["blockers"], flags),
+        blockers=scanning(raw["blockers"], flags),
     )
 
 
 def recognise(passage: Passage) -> list[Found]:
     text = passage.text
-    if not _CUE.search(text) or _wording().blockers.search(text):
+    if len(text) > _LONGEST:
+        return []
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _CUES) or _wording().blockers.search(text):
         return []
     rules: list[Rule] = []
     polarities: set[bool] = set()
