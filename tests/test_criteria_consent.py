@@ -280,3 +280,16 @@ def test_a_value_outside_a_range_is_either_limit(text: str, expected: str) -> No
         assert _verdicts(f"Exclusion Criteria:\n- {text}", bmi)["exc-1"] == CriterionVerdict.MET
         bmi["labs"][0]["value"] = 24
         assert _verdicts(f"Exclusion Criteria:\n- {text}", bmi)["exc-1"] == CriterionVerdict.NOT_MET
+
+
+def test_the_two_shared_answers_settle_an_item_that_asks_both() -> None:
+    both = "Inclusion Criteria:\n- Ability to provide informed consent and comply with the protocol."
+    facts = (profile_from_dict({"age": 40})
+             .with_answer(question_id(CONSENT_QUESTION), "yes", CONSENT_QUESTION)
+             .with_answer(question_id(COMPLY_QUESTION), "no", COMPLY_QUESTION))
+    plan = build_plan(_trial(both), compile_criteria(both))
+    match = match_trial(PatientView(facts, AS_OF), plan)
+    assert {c.id: c.verdict for c in match.criteria} == {"inc-1": CriterionVerdict.NOT_MET}
+    only_consent = profile_from_dict({"age": 40}).with_answer(question_id(CONSENT_QUESTION), "yes", CONSENT_QUESTION)
+    match = match_trial(PatientView(only_consent, AS_OF), plan)
+    assert {c.id: c.verdict for c in match.criteria} == {"inc-1": CriterionVerdict.UNKNOWN}  # compliance still asked
