@@ -293,3 +293,32 @@ def test_the_two_shared_answers_settle_an_item_that_asks_both() -> None:
     only_consent = profile_from_dict({"age": 40}).with_answer(question_id(CONSENT_QUESTION), "yes", CONSENT_QUESTION)
     match = match_trial(PatientView(only_consent, AS_OF), plan)
     assert {c.id: c.verdict for c in match.criteria} == {"inc-1": CriterionVerdict.UNKNOWN}  # compliance still asked
+
+
+@pytest.mark.parametrize(("text", "section", "expected"), [
+    ("DLCO >/= 50% of predicted", "Inclusion", "DLCO (percent of predicted) ≥ 50 %"),
+    ("Diffusing capacity of the lung for carbon monoxide (DLCO) and forced expiratory volume in one second (FEV1) > "
+     "60% predicted", "Inclusion", "DLCO (percent of predicted) > 60 % and FEV1 (percent of predicted) > 60 %"),
+    ("DLCO > 50% of predicted value (corrected for hemoglobin)", "Inclusion", "DLCO (percent of predicted) > 50 %"),
+    ("FEV1 or FVC of less than 60% of predicted normal, at screening", "Exclusion",
+     "FEV1 (percent of predicted) < 60 % or FVC (percent of predicted) < 60 %"),
+])
+def test_pulmonary_function_as_a_percentage_of_predicted(text: str, section: str, expected: str) -> None:
+    criterion = _compiled(text, section)
+    assert criterion.computable
+    assert describe(criterion.rule) == expected
+
+
+def test_fev1_over_fvc_is_the_ratio_never_a_list() -> None:
+    criterion = _compiled("FEV1 / FVC < 70% predicted and FEV1 < 60% predicted", "Exclusion")
+    analytes = {leaf.analyte for leaf in leaves(criterion.rule) if isinstance(leaf, Lab)}
+    assert "fvc_percent_predicted" not in analytes
+    assert not criterion.computable  # "% predicted" of a ratio is not read
+
+
+def test_dlco_in_a_profile_settles_a_transplant_criterion() -> None:
+    criteria = "Inclusion Criteria:\n- DLCO >/= 50% of predicted"
+    low = {"labs": [{"name": "DLCO", "value": 42, "unit": "%"}]}
+    assert _verdicts(criteria, low)["inc-1"] == CriterionVerdict.NOT_MET
+    assert _verdicts(criteria, {"labs": [{"name": "DLCO", "value": 64, "unit": "%"}]})["inc-1"] == CriterionVerdict.MET
+    assert _verdicts(criteria, {"age": 30})["inc-1"] == CriterionVerdict.UNKNOWN
