@@ -1,4 +1,5 @@
-"""Time each criteria recogniser on the items of the first N hint-trials texts (one core).
+"""Time each criteria recogniser on the items of the first N hint-trials texts (one core), then the whole
+compiler, and the compiler without recognisers: the most it could compile if they cost nothing.
 
     python benchmarks/bench_recognisers.py [--trials 300]
 """
@@ -41,7 +42,13 @@ def main() -> None:
         compile_criteria(text)
     elapsed = time.perf_counter() - started
     print(f"  whole compiler {elapsed:6.3f} s  = {len(texts) / elapsed:.0f} trials/s")
-    print(json.dumps({"trials_per_second": round(len(texts) / elapsed, 1)}))
+    started = time.perf_counter()
+    for text in texts:
+        compile_criteria(text, recognisers=())
+    alone = time.perf_counter() - started
+    print(f"  no recognisers {alone:6.3f} s  = {len(texts) / alone:.0f} trials/s (splitting, composing, questions)")
+    print(json.dumps({"trials_per_second": round(len(texts) / elapsed, 1),
+                      "without_recognisers": round(len(texts) / alone, 1)}))
 
 
 if __name__ == "__main__":

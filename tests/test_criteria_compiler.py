@@ -167,6 +167,27 @@ def test_compiled_criteria_are_stored_on_import_and_recompiled_when_the_compiler
         assert store.stale_compiled() == 0
 
 
+def test_recompiling_in_worker_processes_stores_what_one_process_does(demo_store_path, tmp_path) -> None:
+    from trialmatch.store.sqlite import TrialStore
+
+    copy = tmp_path / "copy.db"
+    source = sqlite3.connect(demo_store_path)
+    source.backup(target := sqlite3.connect(copy))
+    source.close()
+    target.close()
+    stored = "SELECT t.id, c.compiled FROM compiled_criteria c JOIN trials t ON t.rowid = c.rowid ORDER BY t.id"
+    with TrialStore(copy) as store:
+        serial_ids = list(store.recompile(everything=True, workers=1))
+        serial = [tuple(row) for row in store.db.execute(stored)]
+        store.db.execute("DELETE FROM compiled_criteria")
+        store.db.commit()
+        assert store.stale_compiled() == store.count()
+        parallel_ids = list(store.recompile(workers=2))
+        assert parallel_ids == serial_ids  # same order
+        assert [tuple(row) for row in store.db.execute(stored)] == serial
+        assert store.stale_compiled() == 0
+
+
 def test_criteria_command_prints_every_item_with_its_source_text(demo_store_path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["criteria", "NCT06054113", "--db", str(demo_store_path), "--json"])

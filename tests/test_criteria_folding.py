@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from trialmatch.criteria.folding import Scanner, first_characters, pattern_needs, scanning
+from trialmatch.criteria.folding import (
+    FoldedSpans,
+    Scanner,
+    first_characters,
+    pattern_needs,
+    scanning,
+    top_level_alternatives,
+)
 from trialmatch.criteria.phrases import COMPARATOR, DURATION, NUMBER
 from trialmatch.data import read_yaml
 
@@ -38,7 +45,7 @@ def texts() -> list[str]:
 def _compiler_patterns() -> list[tuple[str, int]]:
     raw = read_yaml("criteria/compose.yaml")  # the patterns as written
     sources = [raw["negation_before"], raw["exception_start"], raw["filler_meaningful"], raw["exception_sentence"],
-               *raw["question_categories"].values()]
+               raw["asks_nothing"], *raw["question_categories"].values()]
     return [(s, re.IGNORECASE) for s in sources] + [
         (COMPARATOR, re.IGNORECASE), (NUMBER, re.IGNORECASE), (DURATION, re.IGNORECASE),
         (r"(?i:ecog|karnofsky|\bps\b)|\bWHO\b", 0), (r"(?<=[.;])\s+(?=[A-Z(\"“])", 0), (r"µg|mcg", re.IGNORECASE),
@@ -56,6 +63,13 @@ def test_scanning_and_scanner_find_what_the_pattern_finds(texts: list[str], sour
         assert [(m.span(), m.groups()) for m in fast.finditer(text)] == expected
         assert [(m.span(), m.groups()) for m in scanner.finditer(text)] == expected
         assert (scanner.search(text) is None) == (plain.search(text) is None)
+        if flags == re.IGNORECASE:
+            assert FoldedSpans(source).spans(text) == [span for span, _ in expected]
+
+
+def test_top_level_alternatives() -> None:
+    assert top_level_alternatives(r"a(?:b|c)|[|]d|\|e|[]|]f") == ["a(?:b|c)", "[|]d", r"\|e", "[]|]f"]
+    assert top_level_alternatives("x") == ["x"]
 
 
 def test_first_characters_of_a_pattern() -> None:
@@ -73,3 +87,10 @@ def test_needs_leave_out_letters_that_fold_to_other_letters() -> None:
     assert Scanner(r"µg/l", re.IGNORECASE).search("B12 > 5 μg/L") is not None
     assert pattern_needs(r"ecog\s+performance", re.IGNORECASE).met("ecog 1") is False
     assert pattern_needs(r"ecog\s+performance", re.IGNORECASE).met("ecog performance status") is True
+
+
+def test_scanner_matches_keep_the_case_of_the_text() -> None:
+    # Located lower-case on the folded text, the match itself is taken from the text: groups keep their case.
+    scanner = Scanner(r"(?P<name>all|aml)\s+(\d+)", re.IGNORECASE)
+    assert [m.group("name") for m in scanner.finditer("ALL 5, then Aml 6")] == ["ALL", "Aml"]
+    assert scanner.search("see AML 7").group(0) == "AML 7"  # type: ignore[union-attr]

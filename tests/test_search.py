@@ -160,3 +160,40 @@ def test_filters_alone_without_words(demo_store: TrialStore) -> None:
     results = search(demo_store, SearchQuery(near=parse_place("Hefei"), radius_km=50, sort="distance"))
     assert [hit.trial.id for hit in results.hits] == [CHINESE_PAEDIATRIC]
     assert results.total_is_exact
+
+
+@pytest.mark.parametrize(("place", "radius"), [("London, UK", None), ("Boston", 250.0), ("Lyon, France", 400.0)])
+def test_each_hit_shows_the_site_nearest_in_its_record(demo_store: TrialStore, place: str,
+                                                       radius: float | None) -> None:
+    """The site shown comes from the store's site rows; it is the one the full record says is nearest."""
+    from trialmatch.screening import nearest_site
+
+    near = parse_place(place)
+    results = search(demo_store, SearchQuery(text="", statuses=[], near=near, radius_km=radius, limit=100))
+    assert len(results.hits) >= 5
+    for hit in results.hits:
+        trial = demo_store.get(hit.trial.id)
+        assert trial is not None and hit.nearest_site is not None
+        expected = nearest_site(trial, near)
+        assert expected is not None
+        shown = hit.nearest_site
+        assert (", ".join(p for p in (shown.facility, shown.city, shown.country) if p), shown.distance_km) == expected
+        if radius is not None:
+            assert shown.distance_km is not None and shown.distance_km <= radius
+
+
+def test_without_a_place_each_hit_shows_its_first_site(demo_store: TrialStore) -> None:
+    results = search(demo_store, SearchQuery(text="", statuses=[], limit=50))
+    shown = 0
+    for hit in results.hits:
+        trial = demo_store.get(hit.trial.id)
+        assert trial is not None
+        if trial.sites:
+            first = trial.sites[0]
+            assert hit.nearest_site is not None
+            assert (hit.nearest_site.facility, hit.nearest_site.city, hit.nearest_site.country) == (
+                first.facility, first.city, first.country)
+            shown += 1
+        else:
+            assert hit.nearest_site is None
+    assert shown >= 10

@@ -12,6 +12,8 @@ import gc
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import compress
+from operator import itemgetter, not_
 
 from trialmatch.criteria.compiler import CompiledCriteria
 from trialmatch.matching.stored_plan import decode_plan, encode_plan, plan_key
@@ -23,39 +25,40 @@ from trialmatch.trials.record import Trial
 
 def load_plans(store: TrialStore, found: list[Candidate], cache: PlanCache) -> list[TrialPlan]:
     """Each candidate's plan, in the order found (trials deleted meanwhile are left out)."""
-    plans: dict[int, TrialPlan] = {}
-    missing: list[Candidate] = []
-    for candidate in found:
-        plan = cache.get(candidate[1:])  # (id, content hash, criteria key)
-        if plan is None:
-            missing.append(candidate)
-        else:
-            plans[candidate.rowid] = plan
-    if missing:
-        stored = store.stored_plans(c.rowid for c in missing)
-        to_build: list[Candidate] = []
-        with collector_paused():
-            for candidate in missing:
-                key, encoded = stored.pop(candidate.rowid, (None, b""))
-                plan = None
-                if key == plan_key(candidate.content_hash, candidate.criteria_key):
-                    try:
-                        plan = decode_plan(encoded)
-                    except ValueError:  # damaged or foreign bytes: build it again from the record
-                        plan = None
-                if plan is None:
-                    to_build.append(candidate)
-                else:
-                    cache.put(candidate[1:], plan)
-                    plans[candidate.rowid] = plan
-        built = _build(store, to_build)
-        for candidate in to_build:
-            if (plan := built.get(candidate.rowid)) is not None:
+    # Looked up in C (a broad screening has tens of thousands of candidates, nearly all in the cache).
+    plans = cache.get_many(list(map(_PLAN_KEY, found)))
+    missing_at = list(compress(range(len(plans)), map(not_, plans)))
+    if not missing_at:
+        return plans  # type: ignore[return-value]  # no None left
+    missing = [found[at] for at in missing_at]
+    stored = store.stored_plans(c.rowid for c in missing)
+    to_build: list[tuple[int, Candidate]] = []
+    with collector_paused():
+        for at, candidate in zip(missing_at, missing, strict=True):
+            key, encoded = stored.pop(candidate.rowid, (None, b""))
+            plan = None
+            if key == plan_key(candidate.content_hash, candidate.criteria_key):
+                try:
+                    plan = decode_plan(encoded)
+                except ValueError:  # damaged or foreign bytes: build it again from the record
+                    plan = None
+            if plan is None:
+                to_build.append((at, candidate))
+            else:
                 cache.put(candidate[1:], plan)
-                plans[candidate.rowid] = plan
-        _write_back(store, [(c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
-                            for c in to_build if c.rowid in built])
-    return [plans[c.rowid] for c in found if c.rowid in plans]
+                plans[at] = plan
+    built = _build(store, [candidate for _, candidate in to_build])
+    for at, candidate in to_build:
+        if (plan := built.get(candidate.rowid)) is not None:
+            cache.put(candidate[1:], plan)
+            plans[at] = plan
+    _write_back(store, [(c.rowid, plan_key(c.content_hash, c.criteria_key), encode_plan(built[c.rowid]))
+                        for _, c in to_build if c.rowid in built])
+    return [plan for plan in plans if plan is not None]
+
+
+#: A candidate's plan-cache key: its id and the two hashes.
+_PLAN_KEY = itemgetter(1, 2, 3)
 
 
 @contextmanager

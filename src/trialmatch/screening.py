@@ -12,13 +12,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from trialmatch.matching.judgement import judge_trial
 from trialmatch.matching.match_trial import match_trial
-from trialmatch.matching.next_question import RankedQuestion, rank_questions
+from trialmatch.matching.next_question import RankedQuestion
 from trialmatch.matching.patient_view import PatientView
-from trialmatch.matching.ranking import rank
 from trialmatch.matching.trial_plan import PlanCache, TrialPlan
-from trialmatch.matching.verdicts import TrialMatch, TrialVerdict
+from trialmatch.matching.verdict_table import judge_table
+from trialmatch.matching.verdicts import TrialMatch
 from trialmatch.patients.facts import PatientFacts
 from trialmatch.places import Place, distance_km
 from trialmatch.plan_store import collector_paused, load_plans
@@ -88,26 +87,22 @@ def _screen(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -> Sc
     conditions = patient_concepts(view)
     found = candidates(store, statuses=query.statuses, age_days=_age_days(view), sex=facts.sex,
                        conditions=conditions or None, trial_ids=query.trial_ids)
-    # Every candidate gets a verdict the fast way; only the trials shown get their full explanation.
-    judged = [judge_trial(view, plan) for plan in plans_for(store, found)]
-    counts = {verdict.value: sum(j.verdict == verdict for j in judged) for verdict in TrialVerdict}
-    shown = [j for j in judged if query.include_not_eligible or j.verdict != TrialVerdict.NOT_ELIGIBLE]
+    plans = plans_for(store, found)
+    # Every candidate gets a verdict at once (``verdict_table``); only the trials shown get their explanation.
+    table = judge_table(view, plans)
+    shown = table.shown(query.include_not_eligible)
     nearest: dict[str, tuple[str, float]] = {}
     if query.near is not None:
         rowids = {c.id: c.rowid for c in found}
-        nearest = nearest_sites(store, [rowids[j.trial_id] for j in shown], query.near)
-        for judgement in shown:
-            if (site := nearest.get(judgement.trial_id)) is not None:
-                judgement.distance_km = site[1]
-    ranked = rank(shown)
+        nearest = nearest_sites(store, [rowids[plans[t].trial.id] for t in shown.tolist()], query.near)
+    ranked = table.rank(shown, {trial_id: site[1] for trial_id, site in nearest.items()})
     matches = []
-    for judgement in ranked[: query.limit]:
-        match = match_trial(view, judgement.plan)
-        if judgement.trial_id in nearest:
-            name, distance = nearest[judgement.trial_id]
-            match = match.model_copy(update={"nearest_site": name, "distance_km": distance})
+    for t in ranked[: query.limit].tolist():
+        match = match_trial(view, plans[t])
+        if (site := nearest.get(match.trial_id)) is not None:
+            match = match.model_copy(update={"nearest_site": site[0], "distance_km": site[1]})
         matches.append(match)
-    return Screening(matches, len(judged), counts, rank_questions(ranked))
+    return Screening(matches, len(plans), table.counts(), table.questions(ranked))
 
 
 def nearest_sites(store: TrialStore, rowids: list[int], near: Place) -> dict[str, tuple[str, float]]:

@@ -302,6 +302,8 @@ def criteria_command(
 def compile_command(
     db: DbOption = None,
     everything: Annotated[bool, typer.Option("--all", help="Recompile every trial, not only stale ones.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Processes that compile (default: one per CPU when there are many trials).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compile the criteria of trials compiled by an older compiler (or never), or of --all trials."""
@@ -311,7 +313,7 @@ def compile_command(
         with Progress(SpinnerColumn(), TextColumn("Compiling criteria"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=errors, disable=as_json or total == 0) as progress:
             task = progress.add_task("compile", total=total)
-            for _ in store.recompile(everything=everything):
+            for _ in store.recompile(everything=everything, workers=workers):
                 done += 1
                 progress.advance(task)
         failed = store.stale_compiled()

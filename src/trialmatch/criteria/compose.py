@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
-from trialmatch.criteria.folding import Needs, Scanner, folded_text, pattern_needs, scanning
+from trialmatch.criteria.folding import FoldedSpans, Needs, Scanner, folded_text, pattern_needs, scanning
 from trialmatch.criteria.passage import Found, Passage, Recogniser
 from trialmatch.criteria.phrases import DURATION, parse_duration
 from trialmatch.criteria.rules import (
@@ -38,11 +38,10 @@ UNSURE = 0.6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBER_WORD = re.compile(r"\d+(?:[.,]\d+)*")
-_MEASURED_WITHIN = scanning(
+_MEASURED_WITHIN = FoldedSpans(
     r"\b(?:(?:obtained|performed|done|measured|drawn|taken)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*\d+\s*"
     r"(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|registration|"
-    r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b",
-    re.IGNORECASE,
+    r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b"
 )
 #: Where a sentence ends; a clause after ";" counts as one ("Active CNS leukemia; patients with known previous
 #: CNS leukemia may continue to receive intrathecal therapy" grants an exception in its second clause).
@@ -71,7 +70,7 @@ class ComposeWording:
     nci_negation: re.Pattern[str]
     exception_sentence: re.Pattern[str]
     exclusion_prohibition: re.Pattern[str]
-    asks_nothing: re.Pattern[str]
+    asks_nothing: FoldedSpans
     filler: frozenset[str]
     filler_meaningful: re.Pattern[str]
     group_lead: frozenset[str]
@@ -92,7 +91,7 @@ def load_wording() -> ComposeWording:
         nci_negation=re.compile(raw["nci_negation"], flags),
         exception_sentence=scanning(raw["exception_sentence"], flags),
         exclusion_prohibition=re.compile(raw["exclusion_prohibition"], flags),
-        asks_nothing=re.compile(raw["asks_nothing"], flags),
+        asks_nothing=FoldedSpans(raw["asks_nothing"]),
         filler=frozenset(str(w).lower() for w in raw["filler"]),
         filler_meaningful=scanning(raw["filler_meaningful"], flags),
         group_lead=frozenset(str(w).lower() for w in raw["group_lead"]),
@@ -151,10 +150,10 @@ def compose(passage: Passage, recognisers: Sequence[Recogniser], *, lead_words: 
 
     if main and all(f.category in ("lab", "disease_burden") for f in main):
         # When a lab was measured ("within 14 days before enrollment") does not change who is eligible.
-        covered += [passage.span(m.start(), m.end()) for m in _MEASURED_WITHIN.finditer(text)]
+        covered += [passage.span(start, end) for start, end in _MEASURED_WITHIN.spans(text)]
     if main:
         # Pointers into the protocol and the time a fact is assessed ("(see Appendix A)") ask nothing more.
-        covered += [passage.span(m.start(), m.end()) for m in wording.asks_nothing.finditer(text)]
+        covered += [passage.span(start, end) for start, end in wording.asks_nothing.spans(text)]
     residue = _residue(passage, covered, wording.filler | lead_words if lead_words else wording.filler)
     if residue:
         question = Question(text=" ".join(text.split()), span=passage.span(0, len(text)))

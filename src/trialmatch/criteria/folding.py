@@ -54,6 +54,11 @@ def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     faster than IGNORECASE). Escapes ("\\S") and group syntax keep their case."""
     if not flags & re.IGNORECASE:
         return re.compile(source, flags)
+    return scanning(_lowered(source), flags & ~re.IGNORECASE)
+
+
+def _lowered(source: str) -> str:
+    """The pattern's literals lower-cased; escapes and group syntax keep their case."""
     out: list[str] = []
     position = 0
     while position < len(source):
@@ -66,7 +71,7 @@ def folded_pattern(source: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
         else:
             out.append(source[position].lower())
             position += 1
-    return scanning("".join(out), flags & ~re.IGNORECASE)
+    return "".join(out)
 
 
 def pattern_needs(source: str, flags: int = re.IGNORECASE) -> Needs:
@@ -134,25 +139,128 @@ class Alternatives:
 
 class Scanner:
     """A pattern compiled with ``scanning`` that is not even tried on a text without the words every match of it
-    contains (``pattern_needs``). ``search`` and ``finditer`` find what the pattern finds."""
+    contains (``pattern_needs``). ``search`` and ``finditer`` find what the pattern finds.
 
-    __slots__ = ("needs", "pattern")
+    A case-insensitive pattern is looked for lower-case on the folded text (``folded_pattern``, much faster) and
+    then matched on the text itself where it was found, so the match is the pattern's own, groups in their case.
+    """
+
+    __slots__ = ("_locator", "needs", "pattern")
 
     def __init__(self, source: str, flags: int = 0) -> None:
         self.pattern = scanning(source, flags)
         self.needs = pattern_needs(source, flags)
+        self._locator = folded_pattern(source, flags) if _locatable(source, flags) else None
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        return self.pattern.search(text, pos, endpos) if self.needs.met(folded_text(text)) else None
+        folded = folded_text(text)
+        if not self.needs.met(folded):
+            return None
+        if self._locator is None:
+            return self.pattern.search(text, pos, endpos)
+        hit = self._locator.search(folded, pos, endpos)
+        return None if hit is None else self._at(text, hit.start(), endpos)
 
     def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
-        return self.pattern.finditer(text, pos, endpos) if self.needs.met(folded_text(text)) else iter(())
+        folded = folded_text(text)
+        if not self.needs.met(folded):
+            return iter(())
+        if self._locator is None:
+            return self.pattern.finditer(text, pos, endpos)
+        return self._located(text, folded, pos, endpos)
+
+    def _located(self, text: str, folded: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+        # No match is empty (``_locatable``), so each search starts where the last match ended, as in ``finditer``.
+        while (hit := self._locator.search(folded, pos, endpos)) is not None:
+            match = self._at(text, hit.start(), endpos)
+            if match is None:
+                return
+            yield match
+            pos = match.end()
+
+    def _at(self, text: str, start: int, endpos: int) -> re.Match[str] | None:
+        # The located start is where the pattern matches; ``search`` from there is the safe path if it did not.
+        return self.pattern.match(text, start, endpos) or self.pattern.search(text, start, endpos)
 
     def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.pattern.match(text, pos, endpos)
 
     def fullmatch(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.pattern.fullmatch(text, pos, endpos)
+
+
+#: Inline flags, and named characters: lower-casing the pattern would change what they mean.
+_CASE_SENSITIVE_PARTS = re.compile(r"\(\?[aiLmsux-]|\\N")
+
+
+def _locatable(source: str, flags: int) -> bool:
+    """True when matches of the case-insensitive pattern can be located with ``folded_pattern``: no inline flags,
+    no cased letter outside ASCII ("µ" also matches "μ"), and no empty match (``finditer`` would step past it)."""
+    return (bool(flags & re.IGNORECASE) and not _CASE_SENSITIVE_PARTS.search(source)
+            and not any(not char.isascii() and char.lower() != char.upper() for char in source)
+            and _parser.parse(source, flags).getwidth()[0] > 0)
+
+
+class FoldedSpans:
+    """A case-insensitive pattern whose matches are only wanted as spans, matched lower-case on the folded text
+    (``folded_pattern``). Each top-level alternative is kept only for a text that has the words it needs: an
+    alternative that can't match anywhere in the text changes nothing when left out of the alternation."""
+
+    __slots__ = ("_compiled", "_plain", "parts")
+
+    def __init__(self, source: str) -> None:
+        alternatives = top_level_alternatives(source) if not _NUMBERED_REFERENCE.search(source) else [source]
+        self.parts = tuple((_lowered(alternative), pattern_needs(alternative)) for alternative in alternatives)
+        self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        # A cased letter outside ASCII ("µ" also matches "μ") can't be matched lower-case: such a pattern keeps
+        # IGNORECASE on the text itself.
+        cased = any(not char.isascii() and char.lower() != char.upper() for char in source)
+        self._plain = scanning(source, re.IGNORECASE) if cased else None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of each match ``finditer`` finds in ``text``, case-insensitively."""
+        folded = folded_text(text)
+        if self._plain is not None:
+            met = any(needs.met(folded) for _, needs in self.parts)
+            return [match.span() for match in self._plain.finditer(text)] if met else []
+        kept = tuple(index for index, (_, needs) in enumerate(self.parts) if needs.met(folded))
+        if not kept:
+            return []
+        pattern = self._compiled.get(kept)
+        if pattern is None:
+            pattern = self._compiled[kept] = scanning("|".join(self.parts[index][0] for index in kept))
+        return [match.span() for match in pattern.finditer(folded)]
+
+
+#: A back reference by number: leaving alternatives out would renumber the groups it refers to.
+_NUMBERED_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def top_level_alternatives(source: str) -> list[str]:
+    """``source`` split at each "|" outside groups and character classes."""
+    parts: list[str] = []
+    depth, start, position, in_class = 0, 0, 0, False
+    while position < len(source):
+        char = source[position]
+        if char == "\\":
+            position += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if source.startswith("]", position + 1) or source.startswith("^]", position + 1):
+                position += 1 + source.startswith("^", position + 1)  # a "]" first in a class is a member
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:position])
+            start = position + 1
+        position += 1
+    parts.append(source[start:])
+    return parts
 
 
 # --- a first-character test before a pattern that is tried at every position ---------------------------

@@ -26,6 +26,14 @@ from trialmatch.matching.truth import NA, Truth
 from trialmatch.matching.verdicts import TrialVerdict
 
 _ANSWERS: dict[str, Truth] = {"yes": True, "no": False, "not_sure": None}
+#: The question a trial whose criteria text was not compiled asks, and what it shows as the criterion.
+UNCOMPILED_QUESTION = "Has the study team confirmed that you meet the trial's other eligibility criteria?"
+UNCOMPILED_TEXT = "The eligibility criteria"
+
+
+def uncompiled_question_id(trial_id: str) -> str:
+    return f"q-{trial_id}-criteria"
+
 _MISSING = object()
 
 
@@ -58,7 +66,7 @@ def criterion_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialP
     """The criterion's truth for this patient after the safety caps and answers (see ``match_trial``)."""
     truth: Truth = None
     if criterion.computable or criterion.may_not_apply:
-        truth = _raw_truth(criterion, view, plan)
+        truth = raw_truth(criterion, view, plan)
         if not criterion.computable and truth is not NA:
             truth = None  # only "does not apply" stands when facts alone can't settle the rule
     if truth is None and view.answers:
@@ -68,7 +76,7 @@ def criterion_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialP
     return truth
 
 
-def _raw_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) -> Truth:
+def raw_truth(criterion: PlannedCriterion, view: PatientView, plan: TrialPlan) -> Truth:
     """The rule's truth from the facts, before the caps: once per rule key and patient."""
     truth = view.truths.get(criterion.rule_key, _MISSING)
     if truth is _MISSING:
@@ -121,13 +129,15 @@ def verdict_index(plan: TrialPlan) -> VerdictIndex:
     """The plan's index, built on first use and kept on the plan (plans are shared by every patient)."""
     index = plan.__dict__.get("_verdict_index")
     if index is None:
-        index = index_from_rows(index_rows(plan))
-        keep_index(plan, index)
+        rows = plan.__dict__.get("_verdict_index_rows")
+        index = index_from_rows(rows if rows is not None else index_rows(plan))
+        object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
     return index
 
 
-def keep_index(plan: TrialPlan, index: VerdictIndex) -> None:
-    object.__setattr__(plan, "_verdict_index", index)  # a cache beside the frozen fields
+def keep_index_rows(plan: TrialPlan, rows: list[list[Any]]) -> None:
+    """Keep a stored plan's ready-made index rows, made into its ``VerdictIndex`` when first needed."""
+    object.__setattr__(plan, "_verdict_index_rows", rows)
 
 
 def index_rows(plan: TrialPlan) -> list[list[Any]]:
@@ -169,7 +179,7 @@ def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
             for position in index.keyed_at:
                 criterion = plan.criteria[position]
                 if criterion.rule_key not in truths:
-                    _raw_truth(criterion, view, plan)
+                    raw_truth(criterion, view, plan)
         return _from_index(view, plan, index, stop_when_excluded)
     opened: list[OpenCriterion | PlannedCriterion] = []
     deciding: list[str] = []
@@ -179,7 +189,7 @@ def judge_trial(view: PatientView, plan: TrialPlan, *, stop_when_excluded: bool 
         if criterion.computable or criterion.may_not_apply:
             truth = truths.get(criterion.rule_key, _MISSING)
             if truth is _MISSING:
-                truth = _raw_truth(criterion, view, plan)
+                truth = raw_truth(criterion, view, plan)
             if not criterion.computable and truth is not NA:
                 truth = None
         if truth is None:
@@ -225,11 +235,10 @@ def _judged(view: PatientView, plan: TrialPlan, opened: list[OpenCriterion | Pla
             deciding: list[str]) -> Judgement:
     total = len(plan.criteria)
     if plan.uncompiled and not deciding:
-        question = "Has the study team confirmed that you meet the trial's other eligibility criteria?"
-        qid = f"q-{plan.trial.id}-criteria"
+        qid = uncompiled_question_id(plan.trial.id)
         answer = _ANSWERS.get(view.answers.get(qid, "not_sure"))
         if answer is None:
-            opened.append(OpenCriterion("criteria-text", qid, question, "The eligibility criteria"))
+            opened.append(OpenCriterion("criteria-text", qid, UNCOMPILED_QUESTION, UNCOMPILED_TEXT))
         elif answer is False:
             deciding.append("criteria-text")
         total += 1

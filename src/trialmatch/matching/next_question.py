@@ -119,12 +119,18 @@ def rank_questions(matches: Iterable[Ranked], skip: Iterable[str] = ()) -> list[
         ranked.question_id, ranked.question, ranked.score = question_id, wording[question_id], score
         ranked._count, ranked._listing, ranked._trials = settles[question_id], listing, {}
         questions.append(ranked)
-    # Highest score first, ties by wording: two stable sorts on plain keys (the specialised string and float
-    # comparisons) are several times faster than one sort on (score, wording) tuples.
-    questions.sort(key=_WORDING)
-    questions.sort(key=_SCORE, reverse=True)
+    order_questions(questions)
     listing.order = [q.question_id for q in questions]
     return questions
+
+
+def order_questions(questions: list[RankedQuestion]) -> None:
+    """Highest score first, ties by wording, then by id (trials whose text was not compiled all ask alike)."""
+    # Stable sorts on plain keys (the specialised string and float comparisons) are several times faster than
+    # one sort on (score, wording, id) tuples.
+    questions.sort(key=_QUESTION_ID)
+    questions.sort(key=_WORDING)
+    questions.sort(key=_SCORE, reverse=True)
 
 
 class _Listing:

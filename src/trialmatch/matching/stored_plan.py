@@ -15,16 +15,17 @@ rebuilt from the record.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from pydantic import TypeAdapter
 
 from trialmatch.criteria.compiler import COMPILER_VERSION
 from trialmatch.criteria.rules import Rule, leaves
-from trialmatch.matching.judgement import index_from_rows, index_rows, keep_index
+from trialmatch.matching.judgement import index_rows, keep_index_rows
 from trialmatch.matching.leaves import TrialContext
 from trialmatch.matching.trial_plan import PlannedCriterion, PlannedTrial, TrialPlan
 from trialmatch.vocabulary.concepts import _user_files
@@ -101,19 +102,64 @@ def decode_plan(encoded: bytes | str) -> TrialPlan:
     """The plan ``encode_plan`` stored. Raises ``ValueError`` when the bytes are not one."""
     data = orjson.loads(encoded)
     leaf_keys: dict[int, str] = {}
-    criteria = []
-    # StoredCriterion.__init__, inlined: this runs for every criterion of every plan a cold screening reads.
-    make, set_values = StoredCriterion.__new__, object.__setattr__
-    for row in data["criteria"]:
+    criteria = data["criteria"]
+    if not isinstance(criteria, list) or not all(isinstance(row, list) and len(row) == 16 for row in criteria):
+        raise ValueError("not a stored plan: its criteria are not rows of 16 fields")
+    trial_id, title, status, has_text = data["trial"]
+    plan = TrialPlan(PlannedTrial(trial_id, title, status, has_text), TrialContext(frozenset(data["diseases"])),
+                     StoredCriteria(criteria, leaf_keys), data["uncompiled"], leaf_keys)  # type: ignore[arg-type]
+    keep_index_rows(plan, data["index"])  # ready-made: building it was a third of a cold decode
+    return plan
+
+
+class StoredCriteria(Sequence[PlannedCriterion]):
+    """A decoded plan's criteria, each made when first read.
+
+    A broad cold screening decodes thousands of plans but reads the criteria of few: verdicts come from the
+    rows (``verdict_fields``), and only the rules to evaluate and the trials shown need criterion objects.
+    """
+
+    __slots__ = ("_leaf_keys", "_made", "_rows")
+
+    def __init__(self, rows: list[list[Any]], leaf_keys: dict[int, str]) -> None:
+        self._rows = rows
+        self._leaf_keys = leaf_keys
+        self._made: list[StoredCriterion | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, at: int) -> PlannedCriterion: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> tuple[PlannedCriterion, ...]: ...
+
+    def __getitem__(self, at: int | slice) -> PlannedCriterion | tuple[PlannedCriterion, ...]:
+        if isinstance(at, slice):
+            return tuple(self[i] for i in range(*at.indices(len(self))))
+        made = self._made[at]
+        if made is None:
+            made = self._made[at] = self._make(self._rows[at])
+        return made
+
+    def __iter__(self) -> Iterator[PlannedCriterion]:
+        return map(self.__getitem__, range(len(self._rows)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def verdict_fields(self) -> Iterator[tuple[str, str, str, bool, bool]]:
+        """Each criterion's section, question id, rule key, and whether it is computable or may not apply."""
+        return ((row[1], row[6], row[10], row[11], row[12]) for row in self._rows)
+
+    def _make(self, row: list[Any]) -> StoredCriterion:
         values = dict(zip(_FIELDS, row, strict=False))
         if row[4] is not None:
             values["span"] = tuple(row[4])
-        values["_rule_source"] = (row[15], row[14], leaf_keys)
-        criterion = make(StoredCriterion)
-        set_values(criterion, "__dict__", values)
-        criteria.append(criterion)
-    trial_id, title, status, has_text = data["trial"]
-    plan = TrialPlan(PlannedTrial(trial_id, title, status, has_text), TrialContext(frozenset(data["diseases"])),
-                     tuple(criteria), data["uncompiled"], leaf_keys)
-    keep_index(plan, index_from_rows(data["index"]))  # ready-made: building it was a third of a cold decode
-    return plan
+        values["_rule_source"] = (row[15], row[14], self._leaf_keys)
+        criterion = StoredCriterion.__new__(StoredCriterion)  # StoredCriterion.__init__, inlined
+        object.__setattr__(criterion, "__dict__", values)
+        return criterion

@@ -9,8 +9,10 @@ not the whole record.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
+from itertools import compress
 
 from trialmatch.criteria.compiler import CONFIDENT, CompiledCriteria, CompiledCriterion
 from trialmatch.criteria.describe import describe
@@ -200,17 +202,26 @@ class PlanCache:
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self._plans: OrderedDict[tuple[str, ...], TrialPlan] = OrderedDict()
+        self._changing = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> TrialPlan | None:
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-        return plan
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: list[tuple[str, ...]]) -> list[TrialPlan | None]:
+        """``get`` for each key, in C: a broad screening looks up tens of thousands of plans."""
+        plans = list(map(self._plans.get, keys))
+        # Recency matters only once plans are being dropped: tracked only when the cache is nearly full.
+        if len(self._plans) + len(keys) > self.size:
+            with self._changing:  # a server's threads share the cache: none drops a plan meanwhile
+                found = [key for key in compress(keys, plans) if key in self._plans]
+                deque(map(self._plans.move_to_end, found), maxlen=0)  # the ones found: most recent
+        return plans
 
     def put(self, key: tuple[str, ...], plan: TrialPlan) -> None:
-        self._plans[key] = plan
-        if len(self._plans) > self.size:
-            self._plans.popitem(last=False)
+        with self._changing:
+            self._plans[key] = plan
+            if len(self._plans) > self.size:
+                self._plans.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._plans)

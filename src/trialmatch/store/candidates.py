@@ -8,8 +8,8 @@ trial it drops is never seen, so it drops only what is certainly out.
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
+from trialmatch.store.prefilter_columns import Candidate
 from trialmatch.store.search import expand_statuses
 from trialmatch.store.sqlite import TrialStore
 
@@ -17,13 +17,7 @@ from trialmatch.store.sqlite import TrialStore
 _AGE_SLACK_DAYS = 2
 
 
-class Candidate(NamedTuple):
-    """A trial the prefilter passed; ``candidate[1:]`` (id and the two hashes) names its plan."""
-
-    rowid: int
-    id: str
-    content_hash: str
-    criteria_key: str
+__all__ = ["Candidate", "candidates"]
 
 
 def candidates(store: TrialStore, *, statuses: list[str] | None = None, age_days: tuple[float, float] | None = None,
@@ -31,6 +25,9 @@ def candidates(store: TrialStore, *, statuses: list[str] | None = None, age_days
                trial_ids: list[str] | None = None) -> list[Candidate]:
     """Trials that may fit: ``age_days`` is the patient's (youngest, oldest) possible age in days;
     ``conditions`` the concept ids of the patient's diagnoses with their broader concepts."""
+    if trial_ids is None and (columns := store.prefilter_columns.current(store.db)) is not None:
+        return columns.select(statuses=expand_statuses(statuses) if statuses else None, age_days=age_days, sex=sex,
+                              conditions=conditions or None, age_slack_days=_AGE_SLACK_DAYS)
     where: list[str] = []
     params: dict[str, object] = {}
     if statuses:
@@ -58,4 +55,7 @@ def candidates(store: TrialStore, *, statuses: list[str] | None = None, age_days
            "coalesce(c.compiler_version || ':' || c.criteria_hash, '-') AS criteria_key "
            "FROM trials t LEFT JOIN compiled_criteria c INDEXED BY compiled_criteria_key ON c.rowid = t.rowid"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.rowid")
-    return list(map(Candidate._make, store.db.execute(sql, params)))  # a tuple per row, made in C
+    cursor = store.db.cursor()
+    cursor.row_factory = None  # plain tuples: a broad screening reads tens of thousands of rows
+    return list(map(Candidate._make, cursor.execute(sql, params)))  # a tuple per row, made in C
+

@@ -18,7 +18,7 @@ from typing import Literal
 
 from trialmatch.places import EARTH_RADIUS_KM, Place, bounding_box, country_code, distance_km
 from trialmatch.store.index_text import COLUMN_WEIGHTS, concept_token, indexed_terms
-from trialmatch.store.sqlite import TrialStore, site_location
+from trialmatch.store.sqlite import TrialStore
 from trialmatch.trials.record import OPEN_STATUSES, OverallStatus, Phase, StudyType, Trial
 from trialmatch.vocabulary import Vocabulary, load_vocabulary, normalize_spelling
 
@@ -123,23 +123,24 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
         "updated": "last_update DESC, id",
         "distance": "distance, score, id",
     }[query.sort]
+    # With words, every match is scored and sorted anyway: counting them on the way costs nothing more.
+    counted_here = ", count(*) OVER () AS found" if match else ", NULL AS found"
     rows = store.db.execute(
-        f"SELECT rowid, score {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
+        f"SELECT rowid, score{counted_here} {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "limit": query.limit, "offset": query.offset},
     ).fetchall()
     if len(rows) < query.limit and (rows or query.offset == 0):
         total = query.offset + len(rows)  # the last page: the rows before it and on it are all there are
+    elif rows and rows[0]["found"] is not None:
+        total = rows[0]["found"]
     else:
         # Counting needs no relevance scores, and stops at the limit.
         unscored = [c for c in columns if not c.endswith(" AS score")]
         counted = f"SELECT 1 FROM (SELECT {', '.join(unscored)} FROM {source} WHERE {condition}){in_range}"
         total = store.db.execute(f"SELECT count(*) FROM ({counted} LIMIT {COUNT_LIMIT + 1})", params).fetchone()[0]
-    trials = store.get_many(r["rowid"] for r in rows)
-    hits = [
-        SearchHit(trials[r["rowid"]], r["score"], _nearest_site(trials[r["rowid"]], query))
-        for r in rows
-        if r["rowid"] in trials
-    ]
+    trials = store.get_many((r["rowid"] for r in rows), sites=False)
+    shown = _shown_sites(store, [r["rowid"] for r in rows], query)
+    hits = [SearchHit(trials[r["rowid"]], r["score"], shown.get(r["rowid"])) for r in rows if r["rowid"] in trials]
     return SearchResults(min(total, COUNT_LIMIT), hits, match, total_is_exact=total <= COUNT_LIMIT)
 
 
@@ -303,21 +304,35 @@ def _checked(enum: type, value: str, what: str) -> str:
     return key
 
 
-def _nearest_site(trial: Trial, query: SearchQuery) -> NearestSite | None:
-    """The site to show for a hit: the nearest one to the user's place that passes the filters."""
-    code = country_code(query.country) if query.country else None
-    candidates = [s for s in trial.sites if code is None or country_code(s.country) == code]
-    if not candidates:
-        return None
+def _shown_sites(store: TrialStore, rowids: list[int], query: SearchQuery) -> dict[int, NearestSite]:
+    """The site each hit shows, by rowid: the nearest to the user's place with a known location, else the
+    first listed; only sites in the chosen country count. Read from the ``sites`` table, placed when the
+    trial was saved (the record's coordinates, else its city from the gazetteer)."""
+    if not rowids:
+        return {}
+    params: dict[str, object] = {"rowids": json.dumps(rowids)}
+    where = "s.trial_rowid IN (SELECT value FROM json_each(:rowids))"
+    if query.country:
+        where += " AND s.country_code = :country"
+        params["country"] = country_code(query.country)
     if query.near is None:
-        site = candidates[0]
-        return NearestSite(site.facility, site.city, site.country, None)
-    located = [
-        (distance_km(query.near.lat, query.near.lon, geo.lat, geo.lon), s)
-        for s in candidates
-        if (geo := site_location(s)) is not None
-    ]
-    if not located:
-        return None
-    distance, site = min(located, key=lambda pair: pair[0])
-    return NearestSite(site.facility, site.city, site.country, round(distance, 1))
+        order = "s.position"
+    else:
+        # A hit within the radius has its nearest site inside the box around it.
+        radius = query.radius_km if query.radius_km is not None else _WHOLE_EARTH_KM
+        params.update(zip(("min_lat", "max_lat", "min_lon", "max_lon"), bounding_box(query.near, radius), strict=True))
+        where += " AND s.lat BETWEEN :min_lat AND :max_lat AND s.lon BETWEEN :min_lon AND :max_lon"
+        params.update(phi0=math.radians(query.near.lat), lambda0=math.radians(query.near.lon),
+                      cos_phi0=math.cos(math.radians(query.near.lat)), earth_diameter=2 * EARTH_RADIUS_KM)
+        order = f"{_HAVERSINE}, s.position"
+    rows = store.db.execute(
+        "SELECT trial_rowid, facility, city, country, lat, lon FROM (SELECT s.trial_rowid, s.facility, s.city, "
+        f"s.country, s.lat, s.lon, row_number() OVER (PARTITION BY s.trial_rowid ORDER BY {order}) AS nearest "
+        f"FROM sites s WHERE {where}) WHERE nearest = 1", params)
+    shown = {}
+    for rowid, facility, city, country, lat, lon in rows:
+        distance = None
+        if query.near is not None:
+            distance = round(distance_km(query.near.lat, query.near.lon, lat, lon), 1)
+        shown[rowid] = NearestSite(facility, city, country, distance)
+    return shown

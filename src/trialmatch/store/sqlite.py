@@ -15,11 +15,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 
-from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria, compile_criteria
+from trialmatch.criteria.compiler import COMPILER_VERSION, CompiledCriteria
 from trialmatch.places import country_code, locate_city
+from trialmatch.store.compiling import compile_trial_criteria, compiled_records, default_workers
 from trialmatch.store.index_text import index_columns
+from trialmatch.store.prefilter_columns import PrefilterCache
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import AgeLimit, GeoPoint, Site, Trial, content_digest
 from trialmatch.trials.topics import condition_concepts
@@ -176,6 +179,8 @@ class TrialStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        #: The prefilter's columns in memory, for a store that screens many patients (a server).
+        self.prefilter_columns = PrefilterCache()
         _ensure_math_functions(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -231,12 +236,15 @@ class TrialStore:
             ).fetchone()
         return Trial.model_validate_json(row["record"]) if row else None
 
-    def get_many(self, rowids: Iterable[int]) -> dict[int, Trial]:
+    def get_many(self, rowids: Iterable[int], *, sites: bool = True) -> dict[int, Trial]:
+        """Trials by rowid. ``sites=False``: without their site lists (a list of results shows one site, read
+        from the ``sites`` table; validating a record with a thousand sites costs milliseconds)."""
         wanted = list(rowids)
         if not wanted:
             return {}
+        record = "record" if sites else "json_set(record, '$.sites', json('[]'))"
         rows = self.db.execute(
-            "SELECT rowid, record FROM trial_records WHERE rowid IN (SELECT value FROM json_each(?))",
+            f"SELECT rowid, {record} AS record FROM trial_records WHERE rowid IN (SELECT value FROM json_each(?))",
             (json.dumps(wanted),),
         )
         return {row["rowid"]: Trial.model_validate_json(row["record"]) for row in rows}
@@ -305,21 +313,23 @@ class TrialStore:
                 self._save_compiled(row["rowid"], compile_trial_criteria(Trial.model_validate_json(row["record"])))
             yield trial_id
 
-    def recompile(self, *, everything: bool = False, batch_size: int = 500) -> Iterator[str]:
-        """Compile the criteria of stale trials (or of ``everything``); yields each trial id as it is saved."""
+    def recompile(self, *, everything: bool = False, batch_size: int = 500, workers: int | None = None
+                  ) -> Iterator[str]:
+        """Compile the criteria of stale trials (or of ``everything``); yields each trial id as it is saved.
+
+        ``workers`` processes compile (default: one per CPU when there are many trials, else none)."""
         query = "SELECT t.rowid, r.record FROM trials t JOIN trial_records r ON r.rowid = t.rowid"
         if not everything:
             query += (" LEFT JOIN compiled_criteria c ON c.rowid = t.rowid"
                       " WHERE c.rowid IS NULL OR c.compiler_version != ?")
         rows = self.db.execute(query, () if everything else (COMPILER_VERSION,)).fetchall()
-        for start in range(0, len(rows), batch_size):
+        compiled = compiled_records(((row["rowid"], row["record"]) for row in rows),
+                                    default_workers(len(rows)) if workers is None else workers)
+        while batch := list(islice(compiled, batch_size)):
             with self.transaction():
-                done = []
-                for row in rows[start : start + batch_size]:
-                    trial = Trial.model_validate_json(row["record"])
-                    self._save_compiled(row["rowid"], compile_trial_criteria(trial))
-                    done.append(trial.id)
-            yield from done
+                for rowid, _, criteria in batch:
+                    self._save_compiled(rowid, criteria)
+            yield from (trial_id for _, trial_id, _ in batch)
 
     def iter_trials(self) -> Iterator[Trial]:
         for row in self.db.execute(
@@ -563,14 +573,6 @@ def prepare_trial(trial: Trial) -> PreparedTrial:
     registry_ids = (*((rid.id, rid.type) for rid in trial.ids), (trial.id, "PRIMARY"))
     return PreparedTrial(trial.id, record, columns, index_columns(trial), registry_ids, tuple(sites),
                          compile_trial_criteria(trial), tuple(sorted(condition_concepts(trial))))
-
-
-def compile_trial_criteria(trial: Trial) -> str | None:
-    """The trial's compiled criteria as JSON, or None if the compiler raised (it should not)."""
-    try:
-        return compile_criteria(trial.eligibility.criteria_text).model_dump_json(exclude_none=True)
-    except Exception:  # a compiler bug must not lose the trial: it stays uncompiled
-        return None
 
 
 def _oversized_field(trial: Trial) -> str | None:
