@@ -10,6 +10,7 @@ from trialmatch.criteria.rules import (
     AnyOf,
     Breastfeeding,
     Condition,
+    Consent,
     Contraception,
     Hypersensitivity,
     Infection,
@@ -73,6 +74,9 @@ def describe(rule: Rule) -> str:
     if isinstance(rule, Contraception):
         who = "" if rule.applies_to == "any" else f" ({rule.applies_to.replace('_', ' ')})"
         return f"uses effective contraception{who}"
+    if isinstance(rule, Consent):
+        return {"informed_consent": "able and willing to give informed consent",
+                "comply": "able and willing to follow the study's visits and procedures"}[rule.aspect]
     if isinstance(rule, Infection):
         status = "" if rule.status == "any" else f"{rule.status} "
         name = rule.name if "infection" in rule.name.lower() else f"{rule.name} infection"

@@ -18,6 +18,7 @@ from trialmatch.criteria.rules import (
     AnyOf,
     Breastfeeding,
     Condition,
+    Consent,
     Contraception,
     Duration,
     Hypersensitivity,
@@ -161,6 +162,8 @@ def ask_leaf(leaf: Leaf) -> str:
         return str(w["breastfeeding_planned" if leaf.planned else "breastfeeding"])
     if isinstance(leaf, Contraception):
         return str(w["contraception"][leaf.applies_to])
+    if isinstance(leaf, Consent):
+        return str(w["consent"][leaf.aspect])
     if isinstance(leaf, Infection):
         name = plain_name(leaf.concept, leaf.name)
         # "an active infection" already says it is active
@@ -364,10 +367,14 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
     if all(isinstance(c, Lab) for c in children):
         if (normal := _normal_range(children)) is not None:  # type: ignore[arg-type]
             return normal
-        if (same := _same_limit(children)) is not None:  # type: ignore[arg-type]
-            return same
+        if joiner == " and " and (same := _same_limit(children)) is not None:  # type: ignore[arg-type]
+            return same  # "each": only when every test must be within the limit
         parts = [_lab_phrase(c) for c in children if isinstance(c, Lab)]
-        return str(_wording()["labs"]).format(list=_join(parts, " and "))
+        # "BMI < 19 or > 34" is met by either limit; body measures (BMI, blood pressure) are not blood tests.
+        measured = all((concept := load_vocabulary().get(c.analyte)) is not None and concept.kind == "measure"
+                       for c in children if isinstance(c, Lab))
+        key = ("measures" if measured else "labs") + ("_any" if joiner == " or " else "")
+        return str(_wording()[key]).format(list=_join(parts, joiner))
     if all(isinstance(c, Pregnancy | Breastfeeding) for c in children):
         if any(getattr(c, "planned", False) for c in children):
             return "Are you pregnant or breastfeeding, or planning to be during the study or soon after it?"
@@ -378,6 +385,8 @@ def _merged(rule: AllOf | AnyOf) -> str | None:
         if len(names) == 1:
             return ask_leaf(children[0])  # type: ignore[arg-type]
         return f"Do you have {_join(names, joiner)}?"
+    if all(isinstance(c, Consent) for c in children) and len({c.aspect for c in children}) == 2:
+        return str(_wording()["consent"]["both"])  # type: ignore[union-attr]
     if all(isinstance(c, Hypersensitivity) for c in children):
         names = [plain_name(c.concept, c.name) for c in children if isinstance(c, Hypersensitivity)]
         return str(_wording()["hypersensitivity"]).format(name=_join(names, " or "), components="")

@@ -219,6 +219,21 @@ class Contraception(_Node):
     applies_to: Literal["female", "male", "childbearing_potential", "any"] = "any"
 
 
+class Consent(_Node):
+    """Able and willing to take part as the study asks, by the patient's own say (or, where the trial allows, a
+    parent's, guardian's or legal representative's).
+
+    ``aspect``: ``informed_consent``: to give (written) informed consent, or a child's assent ("Signed informed
+    consent", "Ability to understand and the willingness to sign a written informed consent document");
+    ``comply``: to come to the study visits and follow the study's procedures ("Willing and able to comply with
+    scheduled visits, treatment plans, laboratory tests, and other study procedures"). An exclusion of those
+    "unable or unwilling to comply with the protocol" is ``not`` comply. Only the patient's fact or answer settles it.
+    """
+
+    kind: Literal["consent"] = "consent"
+    aspect: Literal["informed_consent", "comply"]
+
+
 class Infection(_Node):
     """An infection the patient has (``status``: active, chronic or any), with qualifiers like a Condition's:
     ``judgement`` ("uncontrolled infection": met only when the patient's fact carries it, so a clinician
@@ -266,11 +281,11 @@ class Question(_Node):
 
 Rule = Annotated[
     AllOf | AnyOf | Not | Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding
-    | Contraception | Infection | Hypersensitivity | StudyEnrolment | Question,
+    | Contraception | Consent | Infection | Hypersensitivity | StudyEnrolment | Question,
     Field(discriminator="kind"),
 ]
 Leaf = (Age | Sex | Condition | Lab | Performance | Therapy | PriorLines | Pregnancy | Breastfeeding | Contraception
-        | Infection | Hypersensitivity | StudyEnrolment | Question)
+        | Consent | Infection | Hypersensitivity | StudyEnrolment | Question)
 
 for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()

@@ -24,6 +24,7 @@ from trialmatch.criteria.rules import (
     Breastfeeding,
     Comparator,
     Condition,
+    Consent,
     Contraception,
     Hypersensitivity,
     Infection,
@@ -808,6 +809,36 @@ def evaluate_contraception(leaf: Contraception, view: PatientView, trial: TrialC
     return LeafResult(None, note="willingness to use contraception is asked")
 
 
+def evaluate_consent(leaf: Consent, view: PatientView, trial: TrialContext) -> LeafResult:
+    """Able and willing to consent or to follow the study: only the patient's own fact or answer says; never
+    assumed. The answer is to the question every trial asks of this leaf, so an item that also asks something
+    else ("Able to provide consent and comply with study procedures") is settled by the answers to the two."""
+    noun = "give informed consent" if leaf.aspect == "informed_consent" else "follow the study's visits and procedures"
+    fact = view.facts.informed_consent if leaf.aspect == "informed_consent" else view.facts.comply
+    if fact is not None:
+        statement = f"able and willing to {noun}" if fact.value else f"not able or not willing to {noun}"
+        return LeafResult(fact.value, (Evidence(statement=statement, source=str(fact.source)),))
+    for question, yes, no in _consent_questions(leaf.aspect):
+        answer = view.answers.get(question)
+        if answer in ("yes", "no") and (yes if answer == "yes" else no) is not None:
+            value = yes if answer == "yes" else no
+            statement = f"able and willing to {noun}" if value else f"not able or not willing to {noun}"
+            return LeafResult(value, (Evidence(statement=f'{statement} (answered "{answer}")',
+                                               source=f"answer {question}"),))
+    return LeafResult(None, note="willingness to take part is asked")
+
+
+@cache
+def _consent_questions(aspect: str) -> tuple[tuple[str, bool | None, bool | None], ...]:
+    """(question id, truth of a "yes", truth of a "no") of the shared questions that settle an aspect: its own,
+    and the one asking both (whose "no" may be about the other)."""
+    from trialmatch.criteria.questions import ask_leaf
+    from trialmatch.matching.trial_plan import question_id  # trial_plan imports this module
+
+    both = question_id(str(read_yaml("criteria/questions.yaml")["consent"]["both"]))
+    return ((question_id(ask_leaf(Consent(aspect=aspect))), True, False), (both, True, None))  # type: ignore[arg-type]
+
+
 def evaluate_question(leaf: Question, view: PatientView, trial: TrialContext) -> LeafResult:
     return LeafResult(None, note="only an answer settles this")
 
@@ -826,6 +857,7 @@ EVALUATORS: dict[str, Callable[[Any, PatientView, TrialContext], LeafResult]] = 
     "pregnancy": evaluate_pregnancy,
     "breastfeeding": evaluate_breastfeeding,
     "contraception": evaluate_contraception,
+    "consent": evaluate_consent,
     "question": evaluate_question,
 }
 

@@ -209,6 +209,11 @@ class PatientFacts(_Model):
     childbearing_potential: BooleanFact | None = None
     pregnant: BooleanFact | None = None
     breastfeeding: BooleanFact | None = None
+    informed_consent: BooleanFact | None = Field(
+        default=None, description="Able and willing to give written informed consent to take part in a trial (the "
+        "patient, or for a child or an adult who can't, their parent, guardian or legal representative)")
+    comply: BooleanFact | None = Field(
+        default=None, description="Able and willing to come to study visits and follow a study's procedures")
     conditions: list[ConditionFact] = Field(default_factory=list)
     labs: list[LabFact] = Field(default_factory=list)
     performance: list[PerformanceFact] = Field(default_factory=list)

@@ -2,7 +2,8 @@
 
 Which observation is which comes from ``data/fhir/observations.yaml``: performance scales and pregnancy
 by code; mCODE disease status and genomic variants as qualifiers of the cancer they are about;
-immunophenotype and CSF results read from their result text; anything else with a number is a lab value.
+immunophenotype and CSF results read from their result text; anything else with a number is a lab value, and
+a panel's numbered components (a blood pressure's systolic and diastolic) are one lab value each.
 An observation none of these can use is reported in the warnings, never silently dropped.
 """
 
@@ -256,6 +257,30 @@ def _lab(resource: dict[str, Any], ref: str, record: RecordReading, name: str, d
     return True
 
 
+def _components(resource: dict[str, Any], ref: str, record: RecordReading, name: str, date: dt.date | None) -> bool:
+    """A panel whose values are in its components (a blood pressure: systolic 8480-6 and diastolic 8462-4 under
+    85354-9): one lab value per coded component with a number. A component's own comparator ("> 180") is not exact
+    and is left out with a warning, as for a whole observation."""
+    if _number_value(resource) is not None:
+        return False
+    read = False
+    for index, component in enumerate(objs(resource, "component")):
+        quantity = obj(component, "valueQuantity")
+        value = number(quantity.get("value")) if quantity else None
+        component_name = concept_name(obj(component, "code"))
+        if value is None or component_name is None:
+            continue
+        read = True
+        if "comparator" in quantity:
+            record.warn(ref, f"{component_name} is given as '{quantity.get('comparator')} {quantity.get('value')}', "
+                             "not an exact value; criteria on it will be asked")
+            continue
+        record.facts.labs.append(LabFact(
+            name=component_name, codes=codings(obj(component, "code")), value=value, unit=_unit(quantity), date=date,
+            source=source(f"{ref}#component[{index}]")))
+    return read
+
+
 def _unit(quantity: dict[str, Any]) -> str | None:
     """A quantity's unit: its UCUM code when it has one (the standard spelling), else the unit as written."""
     if text(quantity, "system") == _UCUM and text(quantity, "code"):
@@ -270,4 +295,4 @@ def _limit(quantity: dict[str, Any], unit: str | None) -> float | None:
 
 
 _READERS: tuple[_Reader, ...] = (
-    _performance, _pregnancy, _disease_status, _genomics, _immunophenotype, _cns_status, _lab)
+    _performance, _pregnancy, _disease_status, _genomics, _immunophenotype, _cns_status, _components, _lab)

@@ -2,7 +2,8 @@
 
 A profile may use short forms people write by hand: ``age: 34`` (years) instead of an age object,
 ``prior_lines: 2`` (every line of therapy) instead of a list of counts, and a bare string in a list of facts
-(``conditions: [B-ALL]``) instead of ``{name: B-ALL}``.
+(``conditions: [B-ALL]``) instead of ``{name: B-ALL}``, and a bare boolean for a yes / no fact
+(``informed_consent: true``) instead of ``{value: true}``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from trialmatch.patients.errors import PatientReadError
 from trialmatch.patients.facts import PatientFacts
 
 _LISTS = ("conditions", "labs", "therapies", "infections", "allergies", "studies")
+#: Yes / no facts a profile may give as a bare boolean ("informed_consent: true").
+_BOOLEANS = ("childbearing_potential", "pregnant", "breastfeeding", "informed_consent", "comply")
 
 
 def read_profile_text(text: str, origin: str = "profile") -> PatientFacts:
@@ -37,6 +40,9 @@ def profile_from_dict(data: object, origin: str = "profile") -> PatientFacts:
         data["age"] = {"value": data["age"]}
     if isinstance(data.get("prior_lines"), int) and not isinstance(data["prior_lines"], bool):
         data["prior_lines"] = [{"value": data["prior_lines"]}]  # "prior_lines: 2": every line counted
+    for name in _BOOLEANS:
+        if isinstance(data.get(name), bool):
+            data[name] = {"value": data[name]}
     for name in _LISTS:
         if isinstance(data.get(name), list):
             data[name] = [{"name": item} if isinstance(item, str) else item for item in data[name]]

@@ -7,7 +7,9 @@ longer one wins (see ``trialmatch.criteria.compose``).
 from trialmatch.criteria.passage import Recogniser
 from trialmatch.criteria.recognisers import (
     ages,
+    blood_pressure,
     conditions,
+    consent,
     expectancy,
     infections,
     labs,
@@ -31,6 +33,8 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     expectancy.recognise,
     prior_lines.recognise,
     recovery.recognise,
+    consent.recognise,
+    blood_pressure.recognise,
 )
 
 __all__ = ["RECOGNISERS"]

@@ -360,6 +360,8 @@ class _Threshold:
     confidence: float = SURE
     #: The other end of a range ("≥ 7.0% and ≤ 10.0%", "between 3,000 and 10,000").
     second: _Threshold | None = None
+    #: The two ends are alternatives: outside a range ("BMI < 19 or > 35").
+    outside: bool = False
 
 
 def _parse_value(text: str) -> float:
@@ -452,6 +454,13 @@ def _other_end(folded: str, threshold: _Threshold, analytes: list[str]) -> _Thre
     if second is None:
         return replace(threshold, confidence=min(threshold.confidence, _QUALIFIED))
     lower = {">", ">="}
+    if (connective.group("c").lower() == "or" and second.kind == threshold.kind == "absolute"
+            and second.second is None and second.unit == threshold.unit
+            and (threshold.comparator in lower) != (second.comparator in lower)
+            and (threshold.value < second.value) == (threshold.comparator not in lower)):
+        # "BMI < 19 or > 35": below the one or above the other, outside the range between them.
+        return replace(threshold, second=second, outside=True, end=second.end,
+                       confidence=min(threshold.confidence, second.confidence))
     if (connective.group("c").lower() == "or" or second.kind != threshold.kind or second.second is not None
             or (threshold.comparator in lower) == (second.comparator in lower)):
         return replace(threshold, confidence=min(threshold.confidence, _QUALIFIED))
@@ -612,8 +621,9 @@ def _name(analyte: str) -> str:
 
 def _leaves(analyte: str, threshold: _Threshold, span: tuple[int, int]) -> Rule:
     if threshold.second is not None:
-        first = _leaves(analyte, replace(threshold, second=None), span)
-        return AllOf(children=(first, _leaves(analyte, threshold.second, span)), span=span)
+        first = _leaves(analyte, replace(threshold, second=None, outside=False), span)
+        joined = AnyOf if threshold.outside else AllOf
+        return joined(children=(first, _leaves(analyte, threshold.second, span)), span=span)
     if threshold.kind == "wnl":
         low = Lab(analyte=analyte, name=_name(analyte), comparator=">=", value=1.0, reference="lln", span=span)
         high = Lab(analyte=analyte, name=_name(analyte), comparator="<=", value=1.0, reference="uln", span=span)
