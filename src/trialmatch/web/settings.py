@@ -13,3 +13,5 @@ class WebSettings:
     #: Signs CSRF tokens; a fresh one per process unless given, so tokens die with the server.
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     page_size: int = 10
+    #: Searches and screenings a worker process runs at once; more requests wait their turn in order.
+    concurrent_work: int = 2

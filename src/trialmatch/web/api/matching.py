@@ -8,7 +8,6 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trialmatch.patients.errors import PatientReadError
@@ -32,6 +31,7 @@ from trialmatch.web.api.fields import status_list
 from trialmatch.web.api.models import MatchedTrial, MatchResponse, PlaceOut, RankedQuestionOut, error_responses
 from trialmatch.web.errors import ApiError
 from trialmatch.web.stores import StorePool
+from trialmatch.web.work import in_turn
 
 router = APIRouter(tags=["matching"])
 
@@ -140,7 +140,7 @@ async def match(
             read_patient = partial(patient_from_json, data)
     # One trip to a worker thread for reading, screening and writing the answer: each trip costs a thread
     # switch, and the answer is serialised once, straight to JSON (the models are built and checked here).
-    body = await run_in_threadpool(_answer, request.app.state.stores, read_patient, options, day)
+    body = await in_turn(request.app, _answer, request.app.state.stores, read_patient, options, day)
     return Response(body, media_type="application/json")
 
 

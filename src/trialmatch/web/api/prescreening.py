@@ -18,6 +18,7 @@ from trialmatch.web.api.models import PrescreenQuestionOut, PrescreenResponse, e
 from trialmatch.web.api.trials import trial_or_404
 from trialmatch.web.errors import ApiError
 from trialmatch.web.stores import StoreDep
+from trialmatch.web.work import in_turn
 
 router = APIRouter(tags=["matching"])
 
@@ -56,7 +57,7 @@ async def prescreen_trial(trial_id: str, request: Request, store: StoreDep) -> P
     body: PrescreenRequest = validated(PrescreenRequest, await json_body(request))
     facts = await run_in_threadpool(patient_from_json, body.facts) if body.facts is not None else None
     day = body.as_of or dt.date.today()
-    result = await run_in_threadpool(_prescreen, store, trial_id, body.answers, facts, day)
+    result = await in_turn(request.app, _prescreen, store, trial_id, body.answers, facts, day)
     return PrescreenResponse(
         trial_id=result.trial.id, title=result.trial.title, as_of=day.isoformat(), result=result.result,
         summary=result.summary(), deciding=list(result.deciding), open=list(result.open),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from trialmatch.criteria.compiler import CompiledCriterion
 from trialmatch.criteria.describe import describe
@@ -29,6 +28,7 @@ from trialmatch.web.api.models import (
 )
 from trialmatch.web.errors import ApiError
 from trialmatch.web.stores import StoreDep, StorePool
+from trialmatch.web.work import in_turn
 
 router = APIRouter(tags=["trials"])
 
@@ -79,7 +79,7 @@ async def search_trials(
         age_years=age, sex=None if wanted_sex in ("", "all") else wanted_sex, near=place, radius_km=within,
         sort=sort, limit=size, offset=(page - 1) * size)  # type: ignore[arg-type]
     # One trip to a worker thread for the store, the search and the JSON: each trip costs a thread switch.
-    return Response(await run_in_threadpool(_search_answer, request.app.state.stores, query, page),
+    return Response(await in_turn(request.app, _search_answer, request.app.state.stores, query, page),
                     media_type="application/json")
 
 

@@ -1,0 +1,40 @@
+"""Searches and screenings run a few at a time per worker, first come first served (``web.work``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from trialmatch.web.app import create_app
+from trialmatch.web.settings import WebSettings
+from trialmatch.web.work import in_turn
+
+
+def test_work_runs_at_most_the_configured_number_at_once_in_arrival_order(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "trials.db", WebSettings(concurrent_work=2))
+    running, most, started = 0, 0, []
+    lock = threading.Lock()
+
+    def work(number: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            started.append(number)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return number * 10
+
+    async def many() -> list[int]:
+        tasks = []
+        for number in range(12):
+            tasks.append(asyncio.create_task(in_turn(app, work, number)))
+            await asyncio.sleep(0)  # they arrive one after another
+        return await asyncio.gather(*tasks)
+
+    assert asyncio.run(many()) == [n * 10 for n in range(12)]
+    assert most == 2
+    assert started[2:] == sorted(started[2:])  # after the first two, each starts in its turn
