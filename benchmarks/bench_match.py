@@ -10,6 +10,9 @@
    next question), p50 and p95. Cold: --cold fresh processes, each importing trialmatch, opening the
    store and timing its first screening (every plan read from the store). Warm: --repeat patients in one
    process with every plan already in memory (a running server's case). Status any, then open trials.
+   Then warm again, status any, with no rule or leaf shared between the copies of a real trial (each
+   copy's keys made its own): the copies otherwise let one evaluation of a rule serve up to 27 trials,
+   which a real registry's trials share far less (``bench_unshared``).
    Targets: p50 <= 150 ms, p95 <= 400 ms.
 3. Batch: --patients synthetic patients x every trial of the demo corpus (no prefilter), on one core:
    verdicts with every criterion judged, verdicts stopping at the first deciding criterion, and full
