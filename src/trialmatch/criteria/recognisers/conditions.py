@@ -60,6 +60,11 @@ _DEFINED_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+#: Confidence of a cancer named as "other" or "another" ("other hematologic malignancy"): other than the trial's own.
+_OTHER_THAN_OWN = 0.6
+_OTHER_BEFORE = re.compile(r"\b(?:other|another|second|secondary|additional)\s+"
+                           r"(?:(?:active|prior|previous|known|current|concurrent|primary|invasive)\s+)*$", re.IGNORECASE)
+
 #: Confidence when the sentence names a window the phrase did not read.
 _UNREAD_WINDOW = 0.7
 
@@ -555,7 +560,8 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
     if groups.get("grade"):
         grade = float(_roman(groups["grade"]))
         if groups.get("gcmp"):
-            cmp: Comparator = {"≥": ">=", "≤": "<="}.get(groups["gcmp"], groups["gcmp"])  # type: ignore[assignment]
+            written = " ".join(groups["gcmp"].lower().split())
+            cmp: Comparator = _GRADE_COMPARATORS.get(written, written)  # type: ignore[assignment]
         else:
             cmp = ">" if groups.get("gmore") else ">=" if groups.get("gopen") or groups.get("gtop") else "="
         qualifiers.append(Qualifier(name="grade", comparator=cmp, value=grade))
@@ -563,6 +569,11 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
         return None
     return Unit(spec.kind, match.start(), match.end(), qualifiers=tuple(qualifiers), confidence=spec.confidence,
                 only_after=spec.only_after, needs_state=spec.needs_state)
+
+
+#: How criteria write a grade comparator ("grade >/= 2", "greater than or equal to grade 2").
+_GRADE_COMPARATORS = {"≥": ">=", "≤": "<=", ">/=": ">=", "=>": ">=", "</=": "<=", "=<": "<=",
+                      "greater than or equal to": ">=", "equal to or greater than": ">=", "at least": ">="}
 
 
 def _roman(value: str) -> int:
@@ -660,6 +671,11 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
             return None
         concept, start = parents[0], both.start()
     confidence = SURE
+    if (_OTHER_BEFORE.search(text, 0, start) and concept not in wording.generic_cancer
+            and "cancer" in vocabulary.ancestors(concept)):
+        # "Other hematologic malignancy" means one other than the trial's own, which the rule can't say: read
+        # alone it would exclude every patient with the disease under study.
+        confidence = min(confidence, _OTHER_THAN_OWN)
     if _is_cns(concept, vocabulary):
         relevant = wording.relevant_cns.search(folded, 0, start)
         if relevant:

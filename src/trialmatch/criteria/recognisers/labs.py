@@ -271,7 +271,8 @@ _LOOSE_VALUE = re.compile(rf"^\s*(?:of|from|between|at|:|\(|\[|,|-|–)?\s*(?:{_
                           rf"(?:{unit_pattern()})", _FLAGS)
 _SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s*/\s*or|and|or|&)?|and\s*/\s*or|and|or|&|/|\+)\s*(?:(?:serum|plasma)\s+)?",
                         _FLAGS)
-_RESTATEMENT = re.compile(r"\s*[(\[]([^()\[\]]{1,60})[)\]]")
+#: A parenthesis after an analyte, with at most one bracket inside it: "(serum glutamic oxaloacetic transaminase [SGOT])".
+_RESTATEMENT = re.compile(r"\s*[(\[]((?:[^()\[\]]|[(\[][^()\[\]]{1,30}[)\]]){1,80})[)\]]")
 _SAME = re.compile(r"\s*/?\s*")
 
 
@@ -333,7 +334,7 @@ def _skip_restatements(text: str, mentions: list[_Mention], i: int) -> tuple[int
             for m in reversed(inside):
                 rest = rest[: m.start - paren.start(1)] + " " + rest[m.end - paren.start(1) :]
             if inside and all(set(m.analytes) <= own for m in inside) and re.fullmatch(
-                    r"[\s,/;]*(?:(?:and|or)[\s,/]*)*[)\]]?", rest, _FLAGS):
+                    r"[\s,/;()\[\]]*(?:(?:and|or)[\s,/()\[\]]*)*", rest, _FLAGS):
                 i += len(inside)
                 end = max(paren.end(), inside[-1].end)
                 continue
