@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=12, help="Sample texts per category.")
     parser.add_argument("--words", type=int, default=25, help="Left-over words per category.")
     parser.add_argument("--list", action="store_true", help="Print every item with its left-over words.")
+    parser.add_argument("--near", type=int, default=0,
+                        help="Only near misses: items with at most this many left-over words (most telling first).")
     args = parser.parse_args()
     residue_words: dict[str, Counter[str]] = defaultdict(Counter)
     shapes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -60,7 +62,9 @@ def main() -> None:
             residue = compose(passage, RECOGNISERS).residue
             if not residue:
                 unsure[criterion.category] += 1
-            residue_words[criterion.category].update(set(residue))
+            if args.near and not 0 < len(residue) <= args.near:
+                continue
+            residue_words[criterion.category].update([" ".join(residue)] if args.near else set(residue))
             if args.list:
                 print(f"{criterion.category}\t{row['nct_id']} {criterion.id}\t{' '.join(criterion.text.split())[:300]}"
                       f"\t| {' '.join(residue)}")
