@@ -63,7 +63,8 @@ _DEFINED_AFTER = re.compile(
 #: Confidence of a cancer named as "other" or "another" ("other hematologic malignancy"): other than the trial's own.
 _OTHER_THAN_OWN = 0.6
 _OTHER_BEFORE = re.compile(r"\b(?:other|another|second|secondary|additional)\s+"
-                           r"(?:(?:active|prior|previous|known|current|concurrent|primary|invasive)\s+)*$", re.IGNORECASE)
+                           r"(?:(?:active|prior|previous|known|current|concurrent|primary|invasive)\s+)*$",
+                           re.IGNORECASE)
 
 #: Confidence when the sentence names a window the phrase did not read.
 _UNREAD_WINDOW = 0.7

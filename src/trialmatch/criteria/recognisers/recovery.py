@@ -50,7 +50,7 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
                rf"(?:{raw['surgery']})\b(?![\s-]*(?:and|or|,)\s*(?:its\s+)?(?:other|prior|previous|chemo|radi|therap))")
     # "At least 4 weeks since prior chemotherapy and recovered": the NCI layout's bare "and recovered" after a wait.
     # Read only after such a wait (see ``_WAITED``).
-    since_and_recovered = (rf"\s+and\s+(?P<not>(?!))?(?:(?:has|have)\s+)?"
+    since_and_recovered = (rf"(?<=\s)and\s+(?P<not>(?!))?(?:(?:has|have)\s+)?"
                            rf"(?:(?:fully|completely)\s+)?recovered(?:\s+from\s+(?:{raw['effects']}))?(?=\s*(?:[.;]|$))")
     flags = re.IGNORECASE
     return ((re.compile(recovered_from, flags), _CONCEPT), (re.compile(effects_resolved, flags), _CONCEPT),
