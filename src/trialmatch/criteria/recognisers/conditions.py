@@ -30,7 +30,7 @@ from trialmatch.criteria.folding import Alternatives, Needs, folded_pattern, fol
 from trialmatch.criteria.folding import most_telling as _best
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
-from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
+from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException, leaves
 from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import (
     ConceptMatch,
@@ -482,6 +482,19 @@ def recognise(passage: Passage) -> list[Found]:
             continue
         found.append(built)
         taken_until = built.end - passage.start
+    return [_unsure_state_of_other_cancer(f) for f in found]
+
+
+_DISEASE_STATES = frozenset({"measurable_disease", "evaluable_disease"})
+
+
+def _unsure_state_of_other_cancer(found: Found) -> Found:
+    """A state of the disease read beside another cancer ("Concurrent malignancies with evidence of active or
+    measurable disease"): it is that cancer's state, not the trial's own disease, which the rule can't say."""
+    concepts = {leaf.concept for leaf in leaves(found.rule) if isinstance(leaf, Condition)} if found.rule else set()
+    if concepts & _DISEASE_STATES and "other_malignancy" in concepts:
+        return Found(found.rule, found.start, found.end, found.category, min(found.confidence, _OTHER_THAN_OWN),
+                     found.claimed)
     return found
 
 
@@ -858,6 +871,12 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: tuple[
     if any(_connective(text[a.end : b.start]) == "comma" for a, b in pairwise(states)
            if any(q.name == "extent" for q in (*a.qualifiers, *b.qualifiers))):
         unsure = True  # "locally advanced, unresectable": both, or either?
+    if {"history", "active"} <= {u.status for u in statuses} and not any(
+            _connective(text[a.end : b.start]) == "or" or not text[a.end : b.start].strip()
+            for a, b in pairwise(statuses)):
+        unsure = True  # "History of any other active malignancies": had one, or has one now? ("current history": one)
+    if window is not None and any(q.name == "grade" for u in (*diseases, *attrs) for q in u.qualifiers):
+        unsure = True  # "Grade ≥ 2 neuropathy within 14 days before enrollment": when graded, not when diagnosed
     if unsure:
         confidence = min(confidence, _JUDGEMENT_SCOPE)
     # "Concurrent malignancy or malignancy in the last 3 years": a condition named again in the same words is
