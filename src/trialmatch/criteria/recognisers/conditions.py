@@ -695,6 +695,12 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
         if relevant:
             start, confidence = relevant.start(), wording.relevant_confidence
     end = match.end
+    if start != match.start:
+        # "poorly controlled diabetes mellitus": the vocabulary's judged name ("poorly controlled diabetes") may be
+        # shorter than the condition's own name read without the judgement ("diabetes mellitus").
+        own = vocabulary.find(text[start : end + 40], kinds={"condition"})
+        if own and own[0].start == 0 and own[0].concept.id == concept and start + own[0].end > end:
+            end = start + own[0].end
     if re.match(r"/(?:lymphoma|leuka?emia)\b", text[end:], re.IGNORECASE):
         end += re.match(r"/\w+", text[end:]).end()  # type: ignore[union-attr]  # "leukemia/lymphoma": one entity
     after: tuple[Qualifier, ...] = ()
