@@ -39,9 +39,10 @@ UNSURE = 0.6
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBER_WORD = re.compile(r"\d+(?:[.,]\d+)*")
 _MEASURED_WITHIN = scanning(
-    r"\b(?:(?:obtained|performed|done|measured|drawn|taken)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*\d+\s*"
-    r"(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|registration|"
-    r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b",
+    r"\b(?:(?:obtained|performed|done|measured|drawn|taken|assessed)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*"
+    r"\d+\s*(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|"
+    r"registration|randomi[sz]ation|entry|treatment|start|day\s*[01]|dosing|first\s+dose|screening|inclusion|"
+    r"induction\s+cycle)\b",
     re.IGNORECASE,
 )
 #: Where a sentence ends; a clause after ";" counts as one ("Active CNS leukemia; patients with known previous
