@@ -235,8 +235,10 @@ def _defined_in_parenthesis(source: str, main: list[Found], negated: bool) -> bo
             continue
         if _OPEN_INCLUDING.fullmatch(source, before.end, after.start):
             return True
-        if (negated and isinstance(before.rule, Condition) and after.category in ("lab", "disease_burden")
+        if (((negated and isinstance(before.rule, Condition)) or isinstance(before.rule, AnyOf))
+                and after.category in ("lab", "disease_burden")
                 and _OPEN_PARENTHESIS.fullmatch(source, before.end, after.start)):
+            # "heart failure or poorly controlled diabetes (HbA1c ≥ 10%)": the value may define only the last one
             return True
     return False
 
