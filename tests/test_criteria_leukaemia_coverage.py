@@ -61,6 +61,19 @@ READINGS = [
     ("NCT00660036", "exclusion", "Other active malignancies except for non-melanoma skin cancer or cervical "
      "intraepithelial neoplasia",
      "active Other malignancy except non_melanoma_skin_cancer, cervical_carcinoma_in_situ"),
+    # windows before a named study drug or cycle 1 day 1; CNS involvement by the leukaemia; the longer own name
+    ("NCT02329847", "exclusion", "History of stroke or intracranial hemorrhage within 6 months prior to the first dose "
+     "of ibrutinib", "history of Stroke within 6 months"),
+    ("NCT02299518", "exclusion", "History of seizures, movement disorders or cerebrovascular accident within the "
+     "past 3 years prior to cycle 1 day 1", "history of Epilepsy within 3 years or history of Movement disorder "
+     "within 3 years or history of Stroke within 3 years"),
+    ("NCT00330252", "exclusion", "Known CNS involvement with CLL", "CNS leukemia"),
+    ("NCT01110473", "exclusion", "Subjects with poorly controlled diabetes mellitus",
+     "Diabetes mellitus [judgement = poorly_controlled]"),
+    ("NCT00081887", "exclusion", "Hypersensitivity to nucleoside analogues", "hypersensitivity to Nucleoside analog"),
+    ("NCT02306291", "exclusion", "Acute leukemia of ambiguous lineage (biphenotypic leukemia)",
+     "Mixed phenotype acute leukemia"),
+    ("NCT00711269", "exclusion", "Patient has Parkinson's disease.", "Parkinson's disease"),
     # labs: a restatement with a bracket inside it, an organ named before its tests
     ("NCT02160015", "inclusion", "Aspartate aminotransferase (AST) (serum glutamic oxaloacetic transaminase [SGOT])/"
      "alanine aminotransferase (ALT) (serum glutamate pyruvate transaminase [SGPT]) =< 3.0 x institutional ULN",
@@ -79,6 +92,15 @@ STILL_QUESTIONS = [
     ("inclusion", "Patients with advanced phase CML or acute leukemia must have failed at least one prior TKI."),
     # "other" means other than the trial's own disease, which a rule can't say
     ("exclusion", "Other hematologic malignancies"),
+    # the HbA1c may define only the diabetes, not the heart failure
+    ("exclusion", "Patients with congestive heart failure or poorly controlled diabetes mellitus (HbA1c value ≥10%)."),
+    # had one, or has one now?
+    ("exclusion", "History of any other active malignancies."),
+    # the other cancer's measurable disease, not the trial's own
+    ("exclusion", "Concurrent malignancies with evidence of active or measurable disease except basal cell "
+                  "carcinoma of the skin"),
+    # when the neuropathy is graded, not when it was diagnosed
+    ("exclusion", "Patient has >/= Grade 2 peripheral neuropathy within 14 days before enrollment."),
     # "active CLL" is the iwCLL treatment indication, not only a current disease
     ("inclusion", "Active CLL (as defined by the National Cancer Institute Working Group)"),
 ]
@@ -187,7 +209,7 @@ def test_other_haematologic_cancer_never_excludes_the_trials_own_disease() -> No
 
 @pytest.mark.parametrize(("ast", "expected"), [(50, CriterionVerdict.MET), (200, CriterionVerdict.NOT_MET)])
 def test_transaminases_with_nested_restatements(ast: float, expected: CriterionVerdict) -> None:
-    item = READINGS[-2][2]
+    item = next(r[2] for r in READINGS if r[2].startswith("Aspartate aminotransferase (AST) (serum"))
     profile = {"labs": [{"name": "AST", "value": ast, "unit": "U/L"}, {"name": "ALT", "value": 30, "unit": "U/L"}]}
     assert _verdict(item, profile, section="Inclusion") == expected
 
@@ -209,3 +231,21 @@ def test_wait_since_chemotherapy_and_recovered(ended: str, expected: CriterionVe
     profile = {"therapies": [{"name": "cytarabine", "start": "2025-12-01", "end": ended}]}
     assert _verdict("More than 4 weeks since prior chemotherapy and recovered", profile,
                     section="Inclusion") == expected
+
+
+def test_movement_disorders_do_not_stand_for_every_cns_disorder() -> None:
+    item = ("History of seizures, movement disorders or cerebrovascular accident within the past 3 years prior to "
+            "cycle 1 day 1")
+    parkinson = {"conditions": [{"name": "Parkinson's disease", "diagnosed": "2025-01-10"}]}
+    multiple_sclerosis = {"conditions": [{"name": "multiple sclerosis", "diagnosed": "2025-01-10"}]}
+    assert _verdict(item, parkinson) == CriterionVerdict.MET
+    assert _verdict(item, multiple_sclerosis) != CriterionVerdict.MET
+
+
+@pytest.mark.parametrize(("diagnosed", "expected"), [
+    ("2026-03-01", CriterionVerdict.MET),       # 3 months before the study's start
+    ("2024-03-01", CriterionVerdict.NOT_MET),   # over 6 months before
+])
+def test_stroke_window_before_the_first_dose_of_the_study_drug(diagnosed: str, expected: CriterionVerdict) -> None:
+    item = "History of stroke or intracranial hemorrhage within 6 months prior to the first dose of ibrutinib"
+    assert _verdict(item, {"conditions": [{"name": "stroke", "diagnosed": diagnosed}]}) == expected
