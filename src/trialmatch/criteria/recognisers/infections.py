@@ -50,6 +50,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _RESULT_BEFORE = re.compile(r"\b(?:negative|positive|reactive|non-?reactive)\s+$", re.IGNORECASE)
 #: A marker named after an infection ("HIV antibody"), read only with a result ("positive test for …").
 _MARKER_NAME = re.compile(r"[-\s]+(?:1/2\s+|-?[12]\s+)?(?:antibod(?:y|ies)|antigen|Ab|Ag|serology)\b", re.IGNORECASE)
+_ACTIVE_AND = re.compile(r"active\s*(?:,|and)\s*(?=(?:uncontrolled|uncontrollable)\b)", re.IGNORECASE)
 #: Kinds of infection said with one noun for all: "bacterial, viral, or fungal infection".
 _KIND_INFECTIONS = {"bacterial": "bacterial_infection", "viral": "viral_infection", "fungal": "fungal_infection"}
 _ELIDED_KINDS = re.compile(r"(?<![\w-])(?:(?:bacterial|viral|fungal)\s*(?:,\s*(?:and\s*/\s*or\s+|or\s+|and\s+)?|"
@@ -126,6 +127,11 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
         elided = [c for word in re.findall(r"[a-z]+", kinds.group(0).lower())
                   if (c := _KIND_INFECTIONS.get(word)) and c != concept]
         start = kinds.start()
+    coordinate = _ACTIVE_AND.match(text, start, end) if concept == "infection" else None
+    read_from = start
+    if coordinate:
+        # "active, uncontrolled infection": both adjectives hold; "active" is what the concept names anyway.
+        start = coordinate.end()
     trimmed = trim_judgement(text, start, end)
     if trimmed == start and judgement_inside(text[start + 1 : end]):
         return None  # "active, uncontrolled infection"
@@ -138,6 +144,7 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
         if again:
             concept = again[0].concept.id
         qualifiers = judgement_qualifiers(text[start:trimmed])
+    start = read_from
     blocked = wording.block_after.match(text[end:])
     if blocked and _RESULT_BEFORE.search(text[:start]) and re.fullmatch(r"\s*tests?", blocked.group(0), re.I):
         blocked = None  # "negative HIV test": a result, not a test to be done
