@@ -52,6 +52,9 @@ READINGS = [
     ("NCT00406393", "exclusion", "Uncontrolled bacterial, viral, or fungal infection",
      "active Bacterial infection [judgement = uncontrolled] or active Viral infection [judgement = uncontrolled] or "
      "active Fungal infection [judgement = uncontrolled]"),
+    # "active, uncontrolled": both adjectives hold, and the judgement is carried (a clinician answers it)
+    ("NCT02782403", "exclusion", "Patients with active, uncontrolled infection",
+     "Active infection [judgement = uncontrolled]"),
     # washout with the NCI layout's bare "and recovered"
     ("NCT00244985", "inclusion", "More than 4 weeks since prior chemotherapy and recovered",
      "not Chemotherapy within 4 weeks and not active Unresolved toxicity of prior therapy"),
