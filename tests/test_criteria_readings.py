@@ -113,8 +113,8 @@ def test_audited_readings(item: str, section: str, expected: str) -> None:
     # "(excluded burkitt lymphoma)" leaves Burkitt out; it is no alternative.
     ("Subject with acute lymphoblastic leukaemia or lymphoblastic lymphoma (excluded burkitt lymphoma) who have "
      "relapsed after first remission (medullary or SNC relapse)", "inclusion",
-     "(Acute lymphoblastic leukemia except burkitt or Lymphoma except burkitt) and the disease under study "
-     "[relapse_number ≥ 1.0] except burkitt and question"),
+     "(Acute lymphoblastic leukemia except burkitt or Lymphoblastic lymphoma except burkitt) and the disease under "
+     "study [relapse_number ≥ 1.0] except burkitt and question"),
     # "or to any other component": the unread part is one more alternative.
     ("Known hypersensitivity to immunoglobulin or to any other component of the study drug formulation", "exclusion",
      "hypersensitivity to Immunoglobulin (immune globulin) or question"),

@@ -300,7 +300,10 @@ def test_wait_span_covers_the_phrase() -> None:
     text, criterion = compiled("At least 4 weeks since prior radiotherapy and recovered", "inclusion")
     wait = criterion.rule.children[0]  # type: ignore[union-attr]
     assert span_text(text, wait) == "At least 4 weeks since prior radiotherapy"
-    assert not criterion.computable  # "and recovered" stays a question
+    # "and recovered" after the wait: no side effect of that therapy is left (read by the recovery recogniser)
+    recovered = criterion.rule.children[1]  # type: ignore[union-attr]
+    assert isinstance(recovered, Not) and recovered.child.concept == "prior_therapy_toxicity"  # type: ignore[attr-defined]
+    assert span_text(text, recovered) == "and recovered"
 
 
 # --- Real wordings from the corpora (exclusions) --------------------------------------------------------------

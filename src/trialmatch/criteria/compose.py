@@ -39,9 +39,10 @@ UNSURE = 0.6
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBER_WORD = re.compile(r"\d+(?:[.,]\d+)*")
 _MEASURED_WITHIN = FoldedSpans(
-    r"\b(?:(?:obtained|performed|done|measured|drawn|taken)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*\d+\s*"
-    r"(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|registration|"
-    r"randomi[sz]ation|entry|treatment|start|day\s*1|dosing|first\s+dose|screening|inclusion)\b"
+    r"\b(?:(?:obtained|performed|done|measured|drawn|taken|assessed)\s+)?(?:within|in\s+the\s+(?:last|past)|≤|<=)\s*"
+    r"\d+\s*(?:days?|weeks?|hours?)\s+(?:before|prior\s+to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:enrol+ment|"
+    r"registration|randomi[sz]ation|entry|treatment|start|day\s*[01]|dosing|first\s+dose|screening|inclusion|"
+    r"induction\s+cycle)\b"
 )
 #: Where a sentence ends; a clause after ";" counts as one ("Active CNS leukemia; patients with known previous
 #: CNS leukemia may continue to receive intrathecal therapy" grants an exception in its second clause).
@@ -233,8 +234,10 @@ def _defined_in_parenthesis(source: str, main: list[Found], negated: bool) -> bo
             continue
         if _OPEN_INCLUDING.fullmatch(source, before.end, after.start):
             return True
-        if (negated and isinstance(before.rule, Condition) and after.category in ("lab", "disease_burden")
+        if (((negated and isinstance(before.rule, Condition)) or isinstance(before.rule, AnyOf))
+                and after.category in ("lab", "disease_burden")
                 and _OPEN_PARENTHESIS.fullmatch(source, before.end, after.start)):
+            # "heart failure or poorly controlled diabetes (HbA1c ≥ 10%)": the value may define only the last one
             return True
     return False
 

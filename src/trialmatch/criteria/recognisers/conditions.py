@@ -30,7 +30,7 @@ from trialmatch.criteria.folding import Alternatives, Needs, folded_pattern, fol
 from trialmatch.criteria.folding import most_telling as _best
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import DURATION, load_phrases, parse_duration
-from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException
+from trialmatch.criteria.rules import AnyOf, Comparator, Condition, Duration, Qualifier, Rule, RuleException, leaves
 from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import (
     ConceptMatch,
@@ -59,6 +59,12 @@ _DEFINED_AFTER = re.compile(
     r"confirmed|characteri[sz]ed|manifested)\s+(?:as|by)|i\.\s?e\.?|that\s+is|meaning)\b",
     re.IGNORECASE,
 )
+
+#: Confidence of a cancer named as "other" or "another" ("other hematologic malignancy"): other than the trial's own.
+_OTHER_THAN_OWN = 0.6
+_OTHER_BEFORE = re.compile(r"\b(?:other|another|second|secondary|additional)\s+"
+                           r"(?:(?:active|prior|previous|known|current|concurrent|primary|invasive)\s+)*$",
+                           re.IGNORECASE)
 
 #: Confidence when the sentence names a window the phrase did not read.
 _UNREAD_WINDOW = 0.7
@@ -476,6 +482,19 @@ def recognise(passage: Passage) -> list[Found]:
             continue
         found.append(built)
         taken_until = built.end - passage.start
+    return [_unsure_state_of_other_cancer(f) for f in found]
+
+
+_DISEASE_STATES = frozenset({"measurable_disease", "evaluable_disease"})
+
+
+def _unsure_state_of_other_cancer(found: Found) -> Found:
+    """A state of the disease read beside another cancer ("Concurrent malignancies with evidence of active or
+    measurable disease"): it is that cancer's state, not the trial's own disease, which the rule can't say."""
+    concepts = {leaf.concept for leaf in leaves(found.rule) if isinstance(leaf, Condition)} if found.rule else set()
+    if concepts & _DISEASE_STATES and "other_malignancy" in concepts:
+        return Found(found.rule, found.start, found.end, found.category, min(found.confidence, _OTHER_THAN_OWN),
+                     found.claimed)
     return found
 
 
@@ -555,7 +574,8 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
     if groups.get("grade"):
         grade = float(_roman(groups["grade"]))
         if groups.get("gcmp"):
-            cmp: Comparator = {"≥": ">=", "≤": "<="}.get(groups["gcmp"], groups["gcmp"])  # type: ignore[assignment]
+            written = " ".join(groups["gcmp"].lower().split())
+            cmp: Comparator = _GRADE_COMPARATORS.get(written, written)  # type: ignore[assignment]
         else:
             cmp = ">" if groups.get("gmore") else ">=" if groups.get("gopen") or groups.get("gtop") else "="
         qualifiers.append(Qualifier(name="grade", comparator=cmp, value=grade))
@@ -563,6 +583,11 @@ def _unit_from(spec: _UnitSpec, match: re.Match[str]) -> Unit | None:
         return None
     return Unit(spec.kind, match.start(), match.end(), qualifiers=tuple(qualifiers), confidence=spec.confidence,
                 only_after=spec.only_after, needs_state=spec.needs_state)
+
+
+#: How criteria write a grade comparator ("grade >/= 2", "greater than or equal to grade 2").
+_GRADE_COMPARATORS = {"≥": ">=", "≤": "<=", ">/=": ">=", "=>": ">=", "</=": "<=", "=<": "<=",
+                      "greater than or equal to": ">=", "equal to or greater than": ">=", "at least": ">="}
 
 
 def _roman(value: str) -> int:
@@ -660,11 +685,22 @@ def _disease_unit(text: str, match: ConceptMatch, vocabulary: Vocabulary, wordin
             return None
         concept, start = parents[0], both.start()
     confidence = SURE
+    if (_OTHER_BEFORE.search(text, 0, start) and concept not in wording.generic_cancer
+            and "cancer" in vocabulary.ancestors(concept)):
+        # "Other hematologic malignancy" means one other than the trial's own, which the rule can't say: read
+        # alone it would exclude every patient with the disease under study.
+        confidence = min(confidence, _OTHER_THAN_OWN)
     if _is_cns(concept, vocabulary):
         relevant = wording.relevant_cns.search(folded, 0, start)
         if relevant:
             start, confidence = relevant.start(), wording.relevant_confidence
     end = match.end
+    if start != match.start:
+        # "poorly controlled diabetes mellitus": the vocabulary's judged name ("poorly controlled diabetes") may be
+        # shorter than the condition's own name read without the judgement ("diabetes mellitus").
+        own = vocabulary.find(text[start : end + 40], kinds={"condition"})
+        if own and own[0].start == 0 and own[0].concept.id == concept and start + own[0].end > end:
+            end = start + own[0].end
     if re.match(r"/(?:lymphoma|leuka?emia)\b", text[end:], re.IGNORECASE):
         end += re.match(r"/\w+", text[end:]).end()  # type: ignore[union-attr]  # "leukemia/lymphoma": one entity
     after: tuple[Qualifier, ...] = ()
@@ -841,6 +877,12 @@ def _build(chunk: list[Unit], passage: Passage, text: str, abbreviations: tuple[
     if any(_connective(text[a.end : b.start]) == "comma" for a, b in pairwise(states)
            if any(q.name == "extent" for q in (*a.qualifiers, *b.qualifiers))):
         unsure = True  # "locally advanced, unresectable": both, or either?
+    if {"history", "active"} <= {u.status for u in statuses} and not any(
+            _connective(text[a.end : b.start]) == "or" or not text[a.end : b.start].strip()
+            for a, b in pairwise(statuses)):
+        unsure = True  # "History of any other active malignancies": had one, or has one now? ("current history": one)
+    if window is not None and any(q.name == "grade" for u in (*diseases, *attrs) for q in u.qualifiers):
+        unsure = True  # "Grade ≥ 2 neuropathy within 14 days before enrollment": when graded, not when diagnosed
     if unsure:
         confidence = min(confidence, _JUDGEMENT_SCOPE)
     # "Concurrent malignancy or malignancy in the last 3 years": a condition named again in the same words is

@@ -50,6 +50,11 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _RESULT_BEFORE = re.compile(r"\b(?:negative|positive|reactive|non-?reactive)\s+$", re.IGNORECASE)
 #: A marker named after an infection ("HIV antibody"), read only with a result ("positive test for …").
 _MARKER_NAME = re.compile(r"[-\s]+(?:1/2\s+|-?[12]\s+)?(?:antibod(?:y|ies)|antigen|Ab|Ag|serology)\b", re.IGNORECASE)
+_ACTIVE_AND = re.compile(r"active\s*(?:,|and)\s*(?=(?:uncontrolled|uncontrollable)\b)", re.IGNORECASE)
+#: Kinds of infection said with one noun for all: "bacterial, viral, or fungal infection".
+_KIND_INFECTIONS = {"bacterial": "bacterial_infection", "viral": "viral_infection", "fungal": "fungal_infection"}
+_ELIDED_KINDS = re.compile(r"(?<![\w-])(?:(?:bacterial|viral|fungal)\s*(?:,\s*(?:and\s*/\s*or\s+|or\s+|and\s+)?|"
+                           r"(?:and\s*/\s*or|or|and)\s+|/\s*))+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,19 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
           vocabulary: Vocabulary) -> _Read | None:
     wording = _wording()
     concept, start, end = match.concept.id, match.start, match.end
+    elided: list[str] = []
+    kinds = _ELIDED_KINDS.search(text, max(0, start - 60), start) if concept in _KIND_INFECTIONS.values() else None
+    if kinds:
+        # "Active bacterial, viral, or fungal infection requiring systemic therapy": every kind shares the noun and
+        # all that is said around the list.
+        elided = [c for word in re.findall(r"[a-z]+", kinds.group(0).lower())
+                  if (c := _KIND_INFECTIONS.get(word)) and c != concept]
+        start = kinds.start()
+    coordinate = _ACTIVE_AND.match(text, start, end) if concept == "infection" else None
+    read_from = start
+    if coordinate:
+        # "active, uncontrolled infection": both adjectives hold; "active" is what the concept names anyway.
+        start = coordinate.end()
     trimmed = trim_judgement(text, start, end)
     if trimmed == start and judgement_inside(text[start + 1 : end]):
         return None  # "active, uncontrolled infection"
@@ -126,6 +144,7 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
         if again:
             concept = again[0].concept.id
         qualifiers = judgement_qualifiers(text[start:trimmed])
+    start = read_from
     blocked = wording.block_after.match(text[end:])
     if blocked and _RESULT_BEFORE.search(text[:start]) and re.fullmatch(r"\s*tests?", blocked.group(0), re.I):
         blocked = None  # "negative HIV test": a result, not a test to be done
@@ -151,7 +170,7 @@ def _read(text: str, match: ConceptMatch, abbreviations: tuple[tuple[int, int], 
             return None  # "active or symptomatic hepatitis": a status or a judgement, not both
         qualifiers = judgement_qualifiers(text[judged:start]) + qualifiers
         start = judged
-    concepts = [concept]
+    concepts = [*dict.fromkeys(elided), concept]
     pair = wording.hepatitis_pair.match(text, end) if concept in ("hepatitis_b", "hepatitis_c") else None
     if pair and _LETTER[pair.group("letter")] != concept:
         concepts.append(_LETTER[pair.group("letter")])

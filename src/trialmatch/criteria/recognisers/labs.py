@@ -29,7 +29,7 @@ from trialmatch.criteria.folding import scanning
 from trialmatch.criteria.passage import SURE, Found, Passage
 from trialmatch.criteria.phrases import COMPARATOR, load_phrases, parse_comparator
 from trialmatch.criteria.recognisers.therapies import may_name, name_starts
-from trialmatch.criteria.rules import AllOf, AnyOf, Comparator, Lab, Rule
+from trialmatch.criteria.rules import AllOf, AnyOf, Comparator, Lab, Rule, leaves
 from trialmatch.criteria.units import UnitError, convert, fold, normalise_unit, unit_pattern
 from trialmatch.data import read_yaml
 from trialmatch.vocabulary.concepts import ConceptMatch, Vocabulary, load_vocabulary
@@ -69,6 +69,7 @@ class _Wording:
     subgroup_before: re.Pattern[str]
     timing: re.Pattern[str]
     lead_in: re.Pattern[str]
+    lead_in_organs: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
     orphan: re.Pattern[str]
     implied_units: dict[str, tuple[str, ...]]
     accepted_units: dict[str, tuple[str, ...]]
@@ -159,6 +160,8 @@ def _wording() -> _Wording:
         subgroup_before=re.compile(_spaced(raw["subgroup_before"]), _FLAGS),
         timing=re.compile(rf"^\s*,?\s*(?:{_spaced(raw['timing'])})\b", _FLAGS),
         lead_in=re.compile(rf"(?:^|(?<=[.;:(\n]))\s*(?:{_spaced(raw['lead_in'])})\s*$", _FLAGS),
+        lead_in_organs=tuple((re.compile(rf"\b(?:{k})", _FLAGS), frozenset(v))
+                             for k, v in raw["lead_in_organs"].items()),
         orphan=orphan,
         implied_units={k: tuple(v) for k, v in raw["implied_units"].items()},
         accepted_units={k: tuple(v) for k, v in raw["accepted_units"].items()},
@@ -271,7 +274,9 @@ _LOOSE_VALUE = re.compile(rf"^\s*(?:of|from|between|at|:|\(|\[|,|-|–)?\s*(?:{_
                           rf"(?:{unit_pattern()})", _FLAGS)
 _SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s*/\s*or|and|or|&)?|and\s*/\s*or|and|or|&|/|\+)\s*(?:(?:serum|plasma)\s+)?",
                         _FLAGS)
-_RESTATEMENT = re.compile(r"\s*[(\[]([^()\[\]]{1,60})[)\]]")
+#: A parenthesis after an analyte, with at most one bracket inside it ("(serum glutamic oxaloacetic transaminase
+#: [SGOT])").
+_RESTATEMENT = re.compile(r"\s*[(\[]((?:[^()\[\]]|[(\[][^()\[\]]{1,30}[)\]]){1,80})[)\]]")
 _SAME = re.compile(r"\s*/?\s*")
 
 
@@ -333,7 +338,7 @@ def _skip_restatements(text: str, mentions: list[_Mention], i: int) -> tuple[int
             for m in reversed(inside):
                 rest = rest[: m.start - paren.start(1)] + " " + rest[m.end - paren.start(1) :]
             if inside and all(set(m.analytes) <= own for m in inside) and re.fullmatch(
-                    r"[\s,/;]*(?:(?:and|or)[\s,/]*)*[)\]]?", rest, _FLAGS):
+                    r"[\s,/;()\[\]]*(?:(?:and|or)[\s,/()\[\]]*)*", rest, _FLAGS):
                 i += len(inside)
                 end = max(paren.end(), inside[-1].end)
                 continue
@@ -948,6 +953,9 @@ def _claim_lead_in(passage: Passage, folded: str, found: list[Found]) -> list[Fo
     lead = _wording().lead_in.search(folded[: first.start - passage.start])
     if lead is None:
         return found
+    read = {leaf.analyte for f in found for leaf in leaves(f.rule) if isinstance(leaf, Lab)}
+    if any(organ.search(lead.group(0)) and not tests & read for organ, tests in _wording().lead_in_organs):
+        return found  # "Adequate renal and hepatic function: creatinine ≤ 1.5": the liver is left unread
     start = lead.start() + len(lead.group(0)) - len(lead.group(0).lstrip())
     claimed = (*first.claimed, passage.span(start, first.start - passage.start))
     return [Found(first.rule, first.start, first.end, first.category, first.confidence, claimed), *found[1:]]

@@ -22,6 +22,12 @@ from trialmatch.vocabulary.concepts import load_vocabulary
 _CUE = re.compile(r"recover|resolved|returned", re.IGNORECASE)
 _CONCEPT = "prior_therapy_toxicity"
 _SURGERY = "incomplete_surgical_recovery"
+#: The bare "and recovered" is read only after a wait since a therapy ("At least 4 weeks since prior chemotherapy").
+_AFTER_A_WAIT = "after_a_wait"
+_SURGERY_WORDS = re.compile(r"\b(?:surg\w*|operations?|resections?)\b", re.IGNORECASE)
+_THERAPY_WORDS = re.compile(r"chemo|radi|therap|immuno|agent|drug|treatment|transplant|regimen", re.IGNORECASE)
+_WAITED = re.compile(r"\b(?:weeks?|days?|months?)\s+(?:since|from|after)\s+(?:the\s+)?(?:last\s+|completion\s+of\s+)?"
+                     r"(?:prior|previous|any)\b", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"[.;:!?](?=\s|$)|\n")
 _NEGATION = re.compile(r"\b(?:no|not|never|without|none)\b|n't\b", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"\b(?:who|that|which|if|when)\s+(?:(?:have|has|had)\s+)?(?:previously\s+)?(?:received|had|"
@@ -42,9 +48,13 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     # "must have recovered from the effects of any major surgery"
     surgery = (rf"{raw['lead']}{raw['recovered']}\s+from\s+(?:(?:{raw['effects']}){raw['link']})?"
                rf"(?:{raw['surgery']})\b(?![\s-]*(?:and|or|,)\s*(?:its\s+)?(?:other|prior|previous|chemo|radi|therap))")
+    # "At least 4 weeks since prior chemotherapy and recovered": the NCI layout's bare "and recovered" after a wait.
+    # Read only after such a wait (see ``_WAITED``).
+    since_and_recovered = (rf"(?<=\s)and\s+(?P<not>(?!))?(?:(?:has|have)\s+)?"
+                           rf"(?:(?:fully|completely)\s+)?recovered(?:\s+from\s+(?:{raw['effects']}))?(?=\s*(?:[.;]|$))")
     flags = re.IGNORECASE
     return ((re.compile(recovered_from, flags), _CONCEPT), (re.compile(effects_resolved, flags), _CONCEPT),
-            (re.compile(surgery, flags), _SURGERY))
+            (re.compile(surgery, flags), _SURGERY), (re.compile(since_and_recovered, flags), _AFTER_A_WAIT))
 
 
 def recognise(passage: Passage) -> list[Found]:
@@ -63,6 +73,15 @@ def recognise(passage: Passage) -> list[Found]:
                 # "Must not have received chemotherapy … and any toxicity from such therapy resolved": a negation
                 # before it in the sentence would be read as negating the recovery too.
                 continue
+            if concept_id == _AFTER_A_WAIT:
+                waited = _WAITED.search(text, sentence, match.start())
+                if not waited:
+                    continue
+                after = text[waited.start() : match.start()]
+                surgery, therapy = _SURGERY_WORDS.search(after), _THERAPY_WORDS.search(after)
+                if surgery and therapy:
+                    continue  # "since prior chemotherapy or surgery and recovered": recovered from which?
+                concept_id = _SURGERY if surgery else _CONCEPT
             negated = match.group("not") is not None
             if negated != (passage.section == "exclusion"):
                 continue  # "inclusion: has not recovered", "exclusion: has recovered": not what criteria mean

@@ -100,6 +100,7 @@ class _Wording:
     anchor: re.Pattern[str]
     completed_before: re.Pattern[str]
     ever_after: re.Pattern[str]
+    any_purpose: re.Pattern[str]
     followers: re.Pattern[str]
     blocked: frozenset[str]
     narrowing_filler: frozenset[str]
@@ -155,6 +156,7 @@ def _wording() -> _Wording:
         anchor=scanning(anchor, flags),
         completed_before=scanning(completed, flags),
         ever_after=re.compile(rf"^\s*,?\s*(?:{_alternation(raw['ever_after'])})\b", flags),
+        any_purpose=re.compile(rf"^\s*,?\s*(?:{_alternation(raw['any_purpose'])})\b", flags),
         followers=re.compile(rf"^\s*{raw['followers']}", flags),
         blocked=frozenset(str(w).lower() for w in raw["blocked_after_words"]),
         narrowing_filler=frozenset(str(w).lower() for w in raw["narrowing_filler"]),
@@ -497,6 +499,8 @@ def _read_list(passage: Passage, masked: str, listed: _List, by_start: dict[int,
                 u.concept is not None and u.concept.id in _CANCER_ONLY for u in listed.units):
             return None
         position = treated[2]
+    elif purpose := wording.any_purpose.match(masked[position:]):
+        position += purpose.end()
     if timing is None:
         read = _window_after(masked, position, by_start, own_windows)
         if read is not None:
