@@ -160,7 +160,7 @@ def cold_one(path: Path, index: int, statuses: list[str]) -> None:
     with TrialStore(path) as store:
         started, cpu = time.perf_counter(), time.process_time()
         result = screen(store, facts, ScreeningQuery(as_of=AS_OF, statuses=statuses))
-        listed = sum(len(question.trials) for question in result.questions[:10])  # as the web answer lists them
+        listed = sum(len(question.trial_ids) for question in result.questions[:10])  # as the web answer lists them
         elapsed, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
     print(json.dumps({"ms": elapsed, "cpu_ms": cpu, "considered": result.considered, "listed": listed,
                       "rss": rss_mb()}))
@@ -199,7 +199,7 @@ def bench_one_patient(path: Path, repeat: int, cold_runs: int, statuses: list[st
             result = screen(store, facts, ScreeningQuery(as_of=AS_OF, statuses=statuses))
             # The reader's part: the top questions' trials are listed when read (as the web answer does).
             for question in result.questions[:10]:
-                assert question.could_settle == len(question.trials)
+                assert question.could_settle == len(question.trial_ids)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - used) * 1000)
             considered.append(result.considered)
@@ -245,7 +245,7 @@ def bench_unshared(path: Path, repeat: int) -> None:
                 started, used = time.perf_counter(), time.process_time()
                 result = screen(store, facts, ScreeningQuery(as_of=AS_OF, statuses=[]))
                 for question in result.questions[:10]:
-                    assert question.could_settle == len(question.trials)
+                    assert question.could_settle == len(question.trial_ids)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - used) * 1000)
                 considered.append(result.considered)

@@ -53,8 +53,10 @@ def _one_by_one(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -
 
 
 def _questions(questions: list) -> tuple:
-    return ([(q.question_id, q.question, q.score, q.could_settle) for q in questions],
-            [list(q.trials.items()) for q in questions[:8]])
+    ids = [q.trial_ids for q in questions[:8]]  # read before the listing below, as the API reads them
+    listed = [list(q.trials.items()) for q in questions[:8]]
+    assert ids == [sorted(dict(items)) for items in listed]
+    return ([(q.question_id, q.question, q.score, q.could_settle) for q in questions], listed, ids)
 
 
 def _at_once(store: TrialStore, facts: PatientFacts, query: ScreeningQuery) -> tuple:

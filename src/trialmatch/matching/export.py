@@ -91,5 +91,5 @@ def matches_json(matches: Sequence[TrialMatch], *, as_of: dt.date, considered: i
                                                      "settled_share": round(match.settled_share, 4)}
                     for rank, match in enumerate(matches, 1)],
         "next_questions": [{"question_id": q.question_id, "question": q.question, "could_settle": q.could_settle,
-                            "trials": sorted(q.trials)} for q in questions],
+                            "trials": q.trial_ids} for q in questions],
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 from trialmatch.matching.judgement import Judgement, verdict_index
 from trialmatch.matching.ranking import Ranked
@@ -41,7 +41,7 @@ class RankedQuestion:
         self._trials = {} if trials is None else trials
         self._count = 0
         #: Set by ``rank_questions``: lists ``trials`` when they are first read.
-        self._listing: _Listing | None = None
+        self._listing: Listing | None = None
 
     @property
     def trials(self) -> dict[str, str]:
@@ -49,6 +49,13 @@ class RankedQuestion:
         if self._listing is not None:
             self._trials, self._listing = self._listing.trials_of(self.question_id), None
         return self._trials
+
+    @property
+    def trial_ids(self) -> list[str]:
+        """The ids of the trials where this question is open, sorted (without reading their criteria)."""
+        if self._listing is not None:
+            return self._listing.trial_ids_of(self.question_id)
+        return sorted(self._trials)
 
     @property
     def could_settle(self) -> int:
@@ -133,6 +140,14 @@ def order_questions(questions: list[RankedQuestion]) -> None:
     questions.sort(key=_SCORE, reverse=True)
 
 
+class Listing(Protocol):
+    """Where a ranked question's trials come from, listed only when read."""
+
+    def trials_of(self, question_id: str) -> dict[str, str]: ...
+
+    def trial_ids_of(self, question_id: str) -> list[str]: ...
+
+
 class _Listing:
     """Lists which trials each question could settle, for the questions a reader looks at.
 
@@ -148,6 +163,9 @@ class _Listing:
         self.order: list[str] = []
         self.position: dict[str, int] = {}
         self.listed: dict[str, dict[str, str]] = {}
+
+    def trial_ids_of(self, question_id: str) -> list[str]:
+        return sorted(self.trials_of(question_id))
 
     def trials_of(self, question_id: str) -> dict[str, str]:
         listed = self.listed.get(question_id)

@@ -12,6 +12,7 @@ Same truths as ``evaluate.rule_truth`` (tests/test_matching_table.py compares th
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ _ANY_RANK = np.array([1, 3, 2, 0], np.int8)
 _ANY_CODE = np.array([3, 0, 2, 1], np.int8)
 _NOT = np.array([1, 0, 2, 3], np.int8)
 
+_KEPT_NODES = attrgetter("_rule_nodes")
 #: Leaf keys (``TrialPlan.leaf_keys``) as small ints, shared by every plan in the process.
 LEAF_KEYS = Codebook()
 
@@ -116,7 +118,10 @@ def _lay_out(tree: Any, keys: list[str | None], position: int, shape: list[int],
 
 def rule_truths(view: PatientView, plans: Sequence[TrialPlan]) -> np.ndarray:
     """The truth code of every rule-bearing criterion of ``plans``, in order (plan, then criterion)."""
-    parts = [plan_rule_nodes(plan) for plan in plans]
+    try:  # each plan's nodes, kept on it: read in C when every plan has them already
+        parts = list(map(_KEPT_NODES, plans))
+    except AttributeError:
+        parts = [plan_rule_nodes(plan) for plan in plans]
     if not parts:
         return np.zeros(0, np.int8)
     counts = np.fromiter(map(len, parts), np.int64, len(parts))

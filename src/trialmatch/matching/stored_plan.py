@@ -36,6 +36,7 @@ PLAN_FORMAT = "4"
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 _FIELDS = ("id", "section", "category", "text", "span", "description", "question_id", "question", "confidence",
            "structured", "rule_key", "computable", "may_not_apply", "answer_negates")
+_FIELD_AT = {name: at for at, name in enumerate(_FIELDS)}
 
 
 class StoredCriterion(PlannedCriterion):
@@ -150,6 +151,11 @@ class StoredCriteria(Sequence[PlannedCriterion]):
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def field(self, at: int, name: str) -> Any:
+        """One field of a criterion, read from its row (the criterion object is not made)."""
+        made = self._made[at]
+        return getattr(made, name) if made is not None else self._rows[at][_FIELD_AT[name]]
 
     def verdict_fields(self) -> Iterator[tuple[str, str, str, bool, bool]]:
         """Each criterion's section, question id, rule key, and whether it is computable or may not apply."""

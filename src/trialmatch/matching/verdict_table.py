@@ -27,7 +27,7 @@ from trialmatch.matching.next_question import RankedQuestion, order_questions
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.rule_table import rule_truths
 from trialmatch.matching.stored_plan import StoredCriteria
-from trialmatch.matching.trial_plan import TrialPlan, answer_truth
+from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan, answer_truth
 from trialmatch.matching.truth import NA
 from trialmatch.matching.verdicts import TrialVerdict
 
@@ -41,6 +41,7 @@ COMPUTABLE, APPLIES_ONLY, ANSWER_ONLY = 0, 1, 2
 VERDICTS = (TrialVerdict.ELIGIBLE, TrialVerdict.POSSIBLY_ELIGIBLE, TrialVerdict.NOT_ELIGIBLE)
 _ELIGIBLE, _POSSIBLE, _NOT_ELIGIBLE = range(3)
 _UNCOMPILED = attrgetter("uncompiled")
+_KEPT_ROWS = attrgetter("_rows")
 _TRIAL_ID = attrgetter("trial.id")
 _PAST_THE_END = 1 << 40  # the position given to the uncompiled-text question
 
@@ -130,7 +131,10 @@ class TableJudgement:
 def judge_table(view: PatientView, plans: Sequence[TrialPlan]) -> TableJudgement:
     """Judge ``plans`` for the patient, as ``judge_trial`` does each (stopping at the first deciding criterion)."""
     n = len(plans)
-    parts = [plan_rows(plan) for plan in plans]
+    try:  # each plan's rows, kept on it: read in C when every plan has them already
+        parts = list(map(_KEPT_ROWS, plans))
+    except AttributeError:
+        parts = [plan_rows(plan) for plan in plans]
     lengths = np.fromiter(map(len, parts), np.int64, n)
     starts = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=starts[1:])
@@ -241,7 +245,7 @@ def _rank_questions(table: TableJudgement, ranked: np.ndarray) -> list[RankedQue
         criteria = plans[t].criteria
         ranked_question = RankedQuestion.__new__(RankedQuestion)  # without __init__: thousands of them
         ranked_question.question_id = names[code]
-        ranked_question.question = criteria[at].question if at < len(criteria) else UNCOMPILED_QUESTION
+        ranked_question.question = _field(criteria, at, "question") if at < len(criteria) else UNCOMPILED_QUESTION
         ranked_question.score, ranked_question._count = score, settled
         ranked_question._listing, ranked_question._trials = listing, {}
         questions.append(ranked_question)
@@ -265,6 +269,17 @@ class _TableListing:
                  order_key: np.ndarray) -> None:
         self.plans, self.trial, self.question, self.position = plans, trial, question, position
         self.order_key = order_key
+        self._ids: np.ndarray | None = None
+        self._id_rank = np.zeros(0, np.int64)
+
+    def trial_ids_of(self, question_id: str) -> list[str]:
+        pairs = np.flatnonzero(self.question == QUESTION_IDS.code.get(question_id, -1))
+        if self._ids is None:  # every trial's id, and its place in id order, once per screening
+            self._ids = np.array([plan.trial.id for plan in self.plans], dtype=object)
+            self._id_rank = np.empty(len(self._ids), np.int64)
+            self._id_rank[np.argsort(self._ids.astype(str), kind="stable")] = np.arange(len(self._ids))
+        trials = self.trial[pairs]
+        return self._ids[trials[np.argsort(self._id_rank[trials])]].tolist()
 
     def trials_of(self, question_id: str) -> dict[str, str]:
         pairs = np.flatnonzero(self.question == QUESTION_IDS.code.get(question_id, -1))
@@ -275,4 +290,9 @@ class _TableListing:
 
 
 def _criterion_text(plan: TrialPlan, at: int) -> str:
-    return plan.criteria[at].text if at < len(plan.criteria) else UNCOMPILED_TEXT
+    return _field(plan.criteria, at, "text") if at < len(plan.criteria) else UNCOMPILED_TEXT
+
+
+def _field(criteria: Sequence[PlannedCriterion], at: int, name: str) -> Any:
+    """A criterion's field; from a stored plan's row, without making the criterion object."""
+    return criteria.field(at, name) if isinstance(criteria, StoredCriteria) else getattr(criteria[at], name)

@@ -165,7 +165,7 @@ def _answer(stores: StorePool, read_patient: Callable[[], PatientFacts], options
         near=PlaceOut(name=place.name, lat=place.lat, lon=place.lon) if place else None,
         matches=[MatchedTrial.of(m) for m in result.matches],
         next_questions=[RankedQuestionOut(question_id=q.question_id, question=q.question,
-                                          could_settle=q.could_settle, trials=sorted(q.trials))
+                                          could_settle=q.could_settle, trials=q.trial_ids)
                         for q in result.questions[:_NEXT_QUESTIONS]])
     return MatchResponse.__pydantic_serializer__.to_json(answer)
 
