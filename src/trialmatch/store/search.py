@@ -123,16 +123,13 @@ def search(store: TrialStore, query: SearchQuery) -> SearchResults:
         "updated": "last_update DESC, id",
         "distance": "distance, score, id",
     }[query.sort]
-    # With words, every match is scored and sorted anyway: counting them on the way costs nothing more.
-    counted_here = ", count(*) OVER () AS found" if match else ", NULL AS found"
+    # No window count here: it would make SQLite keep every match to sort instead of the page's few rows.
     rows = store.db.execute(
-        f"SELECT rowid, score{counted_here} {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
+        f"SELECT rowid, score {outer} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "limit": query.limit, "offset": query.offset},
     ).fetchall()
     if len(rows) < query.limit and (rows or query.offset == 0):
         total = query.offset + len(rows)  # the last page: the rows before it and on it are all there are
-    elif rows and rows[0]["found"] is not None:
-        total = rows[0]["found"]
     else:
         # Counting needs no relevance scores, and stops at the limit.
         unscored = [c for c in columns if not c.endswith(" AS score")]
