@@ -197,3 +197,18 @@ def test_without_a_place_each_hit_shows_its_first_site(demo_store: TrialStore) -
         else:
             assert hit.nearest_site is None
     assert shown >= 10
+
+
+def test_disease_names_with_filler_words_ask_for_their_parts_near_each_other(demo_store: TrialStore) -> None:
+    """ "cancer of the breast" is asked as "cancer" within two words of "breast": the index no longer walks
+    "of" and "the" through every trial, and the same trials are found by every name of the concept."""
+    from trialmatch.store.search import _near_form, build_match_expression
+
+    assert _near_form('"cancer of the breast"') == 'NEAR("cancer" "breast", 2)'
+    assert _near_form('"malignant neoplasm of breast"') == 'NEAR("malignant neoplasm" "breast", 1)'
+    assert _near_form('"breast cancer"') == '"breast cancer"'
+    assert _near_form('"the breast"') == '"the breast"'  # nothing to gain: asked as it is
+    expression = build_match_expression("breast cancer")
+    assert expression is not None and "NEAR(" in expression and '"of' not in expression
+    by_name = [ids(demo_store, name) for name in ("breast cancer", "carcinoma of the breast", "breast carcinoma")]
+    assert by_name[0] and by_name[0] == by_name[1] == by_name[2]
