@@ -136,7 +136,7 @@ def test_rule_trees_at_once_give_each_rule_s_own_truth(demo_store: TrialStore, s
     from trialmatch.matching.rule_table import rule_truths
     from trialmatch.matching.stored_plan import decode_plan, encode_plan
     from trialmatch.matching.trial_plan import build_plan
-    from trialmatch.matching.verdict_table import _CODE_OF
+    from trialmatch.matching.truth import TRUTH_CODE as _CODE_OF
 
     found = candidates(demo_store)
     trials, compiled = demo_store.get_many(c.rowid for c in found), demo_store.compiled_many(c.rowid for c in found)

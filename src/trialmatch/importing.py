@@ -20,6 +20,7 @@ from trialmatch.store.sqlite import ImportOutcome, PreparedTrial, SaveResult, Tr
 from trialmatch.trials.errors import RecordError
 from trialmatch.trials.record import Trial
 from trialmatch.trials.sources import Pending, Skipped, convert, list_input_files, read_pending
+from trialmatch.worker_processes import batches, lower_priority
 
 DEMO_CORPUS = "demo-corpus.zip"
 #: Inputs smaller than this import in one process: starting workers would cost more than it saves.
@@ -138,8 +139,8 @@ def _prepare_in_parallel(pending: Iterable[Pending], workers: int) -> Iterator[P
     """Convert in worker processes, in order, with a bounded number of batches in flight."""
     context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist (a web server)
     in_flight: deque[Future[list[PreparedTrial | Skipped]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_lower_priority) as pool:
-        for batch in _batches(pending, BATCH_SIZE):
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=lower_priority) as pool:
+        for batch in batches(pending, BATCH_SIZE):
             in_flight.append(pool.submit(_prepare_batch, batch))
             if len(in_flight) >= workers * 3:
                 yield from in_flight.popleft().result()
@@ -147,20 +148,6 @@ def _prepare_in_parallel(pending: Iterable[Pending], workers: int) -> Iterator[P
             yield from in_flight.popleft().result()
 
 
-def _lower_priority() -> None:
-    # The writing process is the one everything waits on: let it run first when both want the CPU.
-    os.nice(5)
-
-
-def _batches(items: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
-    batch: list[Pending] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def demo_corpus_path() -> Path:

@@ -23,11 +23,8 @@ from trialmatch.matching.leaves import TrialContext, evaluate_leaf
 from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.stored_plan import StoredCriteria
 from trialmatch.matching.trial_plan import TrialPlan
-from trialmatch.matching.truth import NA
+from trialmatch.matching.truth import TRUE_CODE, TRUTH_CODE, UNKNOWN_CODE
 
-# Truth codes, as in verdict_table.
-FALSE, TRUE, UNKNOWN, NOT_APPLICABLE = 0, 1, 2, 3
-_CODE_OF: dict[Any, int] = {False: FALSE, True: TRUE, None: UNKNOWN, NA: NOT_APPLICABLE}
 # Node kinds.
 LEAF, ALL, ANY, NOT, QUESTION, EMPTY_ALL = range(6)
 _KIND = {"all": ALL, "any": ANY, "not": NOT, "question": QUESTION}
@@ -134,8 +131,8 @@ def rule_truths(view: PatientView, plans: Sequence[TrialPlan]) -> np.ndarray:
     kind = (shape >> _KIND_SHIFT) & 0xF
     children = (shape >> _CHILDREN_SHIFT) & 0xFFFF
 
-    value = np.full(len(shape), UNKNOWN, np.int8)  # a question is unknown
-    value[kind == EMPTY_ALL] = TRUE
+    value = np.full(len(shape), UNKNOWN_CODE, np.int8)  # a question is unknown
+    value[kind == EMPTY_ALL] = TRUE_CODE
     is_leaf = kind == LEAF
     value[is_leaf] = _leaf_truths(view, plans, shape, leaf, plan_of, is_leaf)
 
@@ -163,7 +160,7 @@ def _leaf_truths(view: PatientView, plans: Sequence[TrialPlan], shape: np.ndarra
     names, memo = LEAF_KEYS.names, view.leaf_results
     nodes = np.flatnonzero(is_leaf)
     codes = leaf[nodes]
-    by_code = np.full(len(LEAF_KEYS), UNKNOWN, np.int8)
+    by_code = np.full(len(LEAF_KEYS), UNKNOWN_CODE, np.int8)
     used = np.zeros(len(LEAF_KEYS), bool)
     used[codes] = True
     used[0] = False
@@ -173,7 +170,7 @@ def _leaf_truths(view: PatientView, plans: Sequence[TrialPlan], shape: np.ndarra
         if result is None:
             missing.append(code)
         else:
-            by_code[code] = _CODE_OF[result.truth]
+            by_code[code] = TRUTH_CODE[result.truth]
     if missing:
         first = np.full(len(LEAF_KEYS), len(nodes), np.int64)
         np.minimum.at(first, codes, np.arange(len(nodes)))
@@ -181,11 +178,11 @@ def _leaf_truths(view: PatientView, plans: Sequence[TrialPlan], shape: np.ndarra
         for code, plan_index, node_shape in zip(missing, plan_of[at].tolist(), shape[at].tolist(), strict=True):
             result = evaluate_leaf(*_leaf_at(plans[plan_index], node_shape, view))
             memo[names[code]] = result
-            by_code[code] = _CODE_OF[result.truth]
+            by_code[code] = TRUTH_CODE[result.truth]
     truths = by_code[codes]
     for at in np.flatnonzero(codes == 0).tolist():  # a leaf without a key: evaluated where it stands
         node = int(nodes[at])
-        truths[at] = _CODE_OF[evaluate_leaf(*_leaf_at(plans[int(plan_of[node])], int(shape[node]), view)).truth]
+        truths[at] = TRUTH_CODE[evaluate_leaf(*_leaf_at(plans[int(plan_of[node])], int(shape[node]), view)).truth]
     return truths
 
 

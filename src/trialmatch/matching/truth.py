@@ -14,6 +14,10 @@ NotApplicable = Literal["n/a"]
 NA: Final[NotApplicable] = "n/a"
 Truth = bool | None | NotApplicable
 
+#: Truths as small ints, for judging many trials at once in numpy arrays.
+FALSE_CODE, TRUE_CODE, UNKNOWN_CODE, NA_CODE = 0, 1, 2, 3
+TRUTH_CODE: Final[dict[Truth, int]] = {False: FALSE_CODE, True: TRUE_CODE, None: UNKNOWN_CODE, NA: NA_CODE}
+
 
 def kleene_all(values: Iterable[Truth]) -> Truth:
     result: Truth = NA

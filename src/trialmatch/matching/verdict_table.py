@@ -28,12 +28,10 @@ from trialmatch.matching.patient_view import PatientView
 from trialmatch.matching.rule_table import rule_truths
 from trialmatch.matching.stored_plan import StoredCriteria
 from trialmatch.matching.trial_plan import PlannedCriterion, TrialPlan, answer_truth
-from trialmatch.matching.truth import NA
+from trialmatch.matching.truth import FALSE_CODE, NA_CODE, TRUE_CODE, TRUTH_CODE, UNKNOWN_CODE
 from trialmatch.matching.verdicts import TrialVerdict
 
-# Truth codes (int8). MISSING: not evaluated yet for this patient.
-FALSE, TRUE, UNKNOWN, NOT_APPLICABLE, MISSING = 0, 1, 2, 3, 4
-_CODE_OF: dict[Any, int] = {False: FALSE, True: TRUE, None: UNKNOWN, NA: NOT_APPLICABLE}
+FALSE, TRUE, UNKNOWN, NOT_APPLICABLE = FALSE_CODE, TRUE_CODE, UNKNOWN_CODE, NA_CODE
 # What a row's criterion needs: its rule's truth (a computable criterion), only whether it applies (facts
 # can only say "does not apply"), or nothing (only an answer settles it).
 COMPUTABLE, APPLIES_ONLY, ANSWER_ONLY = 0, 1, 2
@@ -192,7 +190,7 @@ def _row_truths(view: PatientView, plans: Sequence[TrialPlan], needs: np.ndarray
         for row in np.flatnonzero((truth == UNKNOWN) & np.isin(question, answered)).tolist():
             t = int(trial_of[row])
             criterion = plans[t].criteria[row - int(starts[t])]
-            truth[row] = _CODE_OF[answer_truth(criterion, answers[criterion.question_id])]
+            truth[row] = TRUTH_CODE[answer_truth(criterion, answers[criterion.question_id])]
     return truth
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from trialmatch.criteria.compiler import compile_criteria
 from trialmatch.trials.record import Trial
+from trialmatch.worker_processes import batches, lower_priority
 
 #: Records a worker compiles per batch: sending a batch costs little next to compiling it.
 BATCH_SIZE = 100
@@ -45,8 +46,8 @@ def compiled_records(records: Iterable[tuple[int, str]], workers: int) -> Iterat
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist (a web server)
     in_flight: deque[tuple[list[int], Future[list[tuple[str, str | None]]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_lower_priority) as pool:
-        for batch in _batches(records, BATCH_SIZE):
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=lower_priority) as pool:
+        for batch in batches(records, BATCH_SIZE):
             rowids = [rowid for rowid, _ in batch]
             in_flight.append((rowids, pool.submit(_compile_batch, [record for _, record in batch])))
             if len(in_flight) >= workers * 3:
@@ -69,17 +70,3 @@ def _finished(rowids: list[int], future: Future[list[tuple[str, str | None]]]) -
         yield rowid, trial_id, compiled
 
 
-def _lower_priority() -> None:
-    # The saving process is the one everything waits on: let it run first when both want the CPU.
-    os.nice(5)
-
-
-def _batches(records: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
-    batch: list[tuple[int, str]] = []
-    for item in records:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
