@@ -405,3 +405,21 @@ def test_every_corpus_row_splits_with_full_coverage(hint_rows: dict[str, str], l
         assert _uncovered(tree) == [], nct_id
         ids = [item.id for item in tree.walk()]
         assert len(ids) == len(set(ids)), nct_id
+
+
+def test_abbreviated_section_headers_inc_and_exc_criteria(shared_dir: Path) -> None:
+    """NCT01160926 heads its sections "Inc Criteria:", "Exc Criteria:" and "EXC CRITERIA (AZD6244 cohorts)":
+    its exclusions (among them "Age<18") were read as inclusions."""
+    from trialmatch.criteria.compiler import compile_criteria
+
+    rows = (json.loads(line) for line in (shared_dir / "data" / "criteria-corpus" / "hint-trials.jsonl").open())
+    text = next(row["criteria"] for row in rows if row.get("nct_id") == "NCT01160926")
+    compiled = compile_criteria(text)
+    section = {c.text.strip(): c.section for c in compiled.criteria}
+    assert section["Histologically confirmed rectal adenocarcinoma"] == "inclusion"
+    assert section["Age<18"] == "exclusion"
+    assert section["Prior treatment with a MEK inhibitor"] == "exclusion"  # under "EXC CRITERIA (AZD6244 cohorts)"
+    assert sum(s == "exclusion" for s in section.values()) > sum(s == "inclusion" for s in section.values())
+    tree = split_criteria("Incl. criteria (phase II):\n- Adults\nExcl criteria:\n- Pregnant")
+    assert [(item.section, item.text) for item in tree.walk() if item.kind == "criterion"] == [
+        ("inclusion", "Adults"), ("exclusion", "Pregnant")]

@@ -28,7 +28,7 @@ from trialmatch.criteria.questions import ask
 from trialmatch.criteria.recognisers import RECOGNISERS
 from trialmatch.criteria.rules import AllOf, AnyOf, Not, Question, Rule, is_computable
 
-COMPILER_VERSION = "8"
+COMPILER_VERSION = "9"
 
 #: Rules below this confidence never decide "not eligible" on their own; coverage counts them as questions.
 CONFIDENT = 0.8
